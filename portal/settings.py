@@ -1,0 +1,153 @@
+"""Portal settings. Every value reads the environment; README.md lists each variable with its default.
+
+PORTAL_DEV=1 is what `make run` and the tests set: it allows the built-in development SECRET_KEY and
+points BOSS and the OIDC provider at devboss. Without it, SECRET_KEY must be given.
+"""
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.env import env, envbool, envint, envlist, envsecret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("PORTAL_VAR_DIR", str(BASE_DIR / "var" / "portal")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+PORTAL_DEV = envbool("PORTAL_DEV")
+DEBUG = envbool("DEBUG")
+SECRET_KEY = envsecret("SECRET_KEY")
+if not SECRET_KEY:
+    if not PORTAL_DEV:
+        raise ImproperlyConfigured("SECRET_KEY is required (set PORTAL_DEV=1 for local development).")
+    SECRET_KEY = "portal-development-key-not-for-production"
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if not PORTAL_DEV else "*")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "portal",
+    "cutouts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
+            ]
+        },
+    }
+]
+
+
+def _database(url):
+    """sqlite:///path (default) or postgres://user:pass@host:port/name."""
+    from urllib.parse import unquote, urlparse
+
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "portal.sqlite3"),
+                "OPTIONS": {"timeout": 30}}
+    parts = urlparse(url)
+    if parts.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path[1:] or str(VAR_DIR / "portal.sqlite3"),
+                "OPTIONS": {"timeout": 30}}
+    if parts.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": parts.path.lstrip("/"),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+        }
+    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported (sqlite, postgres).")
+
+
+DATABASES = {"default": _database(env("DATABASE_URL"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Two servers on 127.0.0.1 share cookies whatever the port: keep the portal's apart from devboss's.
+SESSION_COOKIE_NAME = "portal_sessionid"
+CSRF_COOKIE_NAME = "portal_csrftoken"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+# --- BOSS -------------------------------------------------------------------------------------------
+# BOSS_URL: the API root the portal calls (devboss over HTTP in dev).
+# BOSS_PUBLIC_URL: the root used in viewer links (https; devboss's HTTPS port in dev).
+BOSS_URL = env("BOSS_URL", "http://127.0.0.1:8001").rstrip("/")
+BOSS_PUBLIC_URL = env("BOSS_PUBLIC_URL", BOSS_URL).rstrip("/")
+BOSS_PUBLIC_TOKEN = env("BOSS_PUBLIC_TOKEN", "public" if PORTAL_DEV else "")
+BOSS_CONNECT_TIMEOUT = float(env("BOSS_CONNECT_TIMEOUT", "5"))
+BOSS_READ_TIMEOUT = float(env("BOSS_READ_TIMEOUT", "60"))
+BOSS_CACHE_SECONDS = envint("BOSS_CACHE_SECONDS", 60)
+
+NDVIZ_URL = env("NDVIZ_URL", "https://viz.boss.neurodata.io/")
+
+# --- Redis, Celery, cache ------------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
+
+CACHE_URL = env("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+}
+
+# --- Authentication (OpenID Connect) -------------------------------------------------------------------
+# See portal/auth*.py. OIDC_SERVER_URL is the issuer: Keycloak's realm URL in production,
+# devboss's `<BOSS_URL>/auth/realms/BOSS` in dev.
+OIDC_SERVER_URL = env("OIDC_SERVER_URL", f"{BOSS_URL}/auth/realms/BOSS").rstrip("/")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", "portal")
+OIDC_CLIENT_SECRET = envsecret("OIDC_CLIENT_SECRET", "portal-dev-secret" if PORTAL_DEV else "")
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
