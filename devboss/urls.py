@@ -34,9 +34,11 @@ urlpatterns = [
     re_path(r"^v0\.\d+/", res.unsupported_version),
 ]
 
-try:  # the OIDC provider (devboss.oidc) adds its routes when present
-    urlpatterns.append(re_path(r"^", include("devboss.oidc.urls")))
-except ImportError:
-    pass
+# Optional parts add their routes when present: the OIDC provider and the local Neuroglancer client.
+for module in ("devboss.oidc.urls", "devboss.viewer.urls"):
+    try:
+        urlpatterns.append(re_path(r"^", include(module)))
+    except ImportError:
+        pass
 
 urlpatterns.append(re_path(r"^", res.not_found))
