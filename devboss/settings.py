@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "devboss.api",
+    "oauth2_provider",
+    "devboss.oidc",
 ]
 
 MIDDLEWARE = [
@@ -91,7 +93,32 @@ DEVBOSS_FAULTS = {
 }
 
 # A Bearer token (OIDC access token) is checked by this callable: token -> User or None.
-DEVBOSS_BEARER_AUTHENTICATOR = os.environ.get("DEVBOSS_BEARER_AUTHENTICATOR", "")
+DEVBOSS_BEARER_AUTHENTICATOR = os.environ.get(
+    "DEVBOSS_BEARER_AUTHENTICATOR", "devboss.oidc.bearer.authenticate_bearer"
+)
+
+# --- OIDC provider (django-oauth-toolkit), shaped like BOSS's Keycloak: issuer <host>/auth/realms/BOSS -------
+from devboss.oidc.keys import load_private_key  # noqa: E402
+
+LOGIN_URL = "/auth/realms/BOSS/login/"
+LOGIN_REDIRECT_URL = "/auth/realms/BOSS/login/"
+# The portal's client secret (seed_oidc registers it; DOT stores only a hash) and, optionally, its address.
+DEVBOSS_PORTAL_CLIENT_SECRET = os.environ.get("DEVBOSS_PORTAL_CLIENT_SECRET", "portal-dev-secret")
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": load_private_key(VAR_DIR),
+    "OAUTH2_VALIDATOR_CLASS": "devboss.oidc.validators.BossOAuth2Validator",
+    "PKCE_REQUIRED": True,
+    "SCOPES": {"openid": "OpenID Connect", "profile": "Profile", "email": "E-mail", "read": "Read", "write": "Write"},
+    "DEFAULT_SCOPES": ["openid", "profile", "email"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("DEVBOSS_ACCESS_TOKEN_SECONDS", 300),
+    "ID_TOKEN_EXPIRE_SECONDS": env_int("DEVBOSS_ID_TOKEN_SECONDS", 300),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("DEVBOSS_REFRESH_TOKEN_SECONDS", 30 * 60),
+    # The portal's callback on 127.0.0.1 or localhost, any port (RFC 8252): tests run it on random ports.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+}
 
 LOGGING = {
     "version": 1,
