@@ -23,6 +23,19 @@ def is_privileged(user, resource):
     return user.is_authenticated and (user.is_staff or resource.creator_id == user.pk)
 
 
+def has_permission(user, resource, perm):
+    """`perm` (read, add, update, delete, ...) on a resource: creator, staff, or a grant.
+
+    Coordinate frames have no grants: only their creator and staff may change them.
+    """
+    if is_privileged(user, resource):
+        return True
+    field = type(resource).__name__.lower()
+    if field not in ("collection", "experiment", "channel"):
+        return False
+    return _granted(user, perm, **{field: resource})
+
+
 def can_read(user, resource):
     """`public` flag on that object, or `read` (creator, staff, or a grant)."""
     if getattr(resource, "public", False) or is_privileged(user, resource):
