@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "devboss.api",
+    "devboss.viewer",
     "oauth2_provider",
     "devboss.oidc",
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ViewerConfig(AppConfig):
+    name = "devboss.viewer"
+    verbose_name = "Neuroglancer client, served locally"

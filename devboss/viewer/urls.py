@@ -1,0 +1,11 @@
+"""The local Neuroglancer: /viewer/ → /v/devboss/ (302, the #! state survives), the client under /v/<token>/."""
+from django.urls import re_path
+
+from . import views
+
+urlpatterns = [
+    re_path(r"^viewer/?$", views.entry, name="viewer-entry"),
+    re_path(r"^v/?$", views.entry),
+    re_path(r"^v/(?P<token>[\w-]+)/(?P<path>.*)$", views.client, name="viewer-client"),
+    re_path(r"^events/(?P<token>[\w-]+)/?$", views.events, name="viewer-events"),
+]
