@@ -1,0 +1,191 @@
+"""Write calibrated TIFFs block by block, with memory bounded by one block.
+
+The file is created empty at its final size (tifffile writes the header and leaves the contiguous image
+data sparse), then each block fetched from BOSS goes straight to its place with os.pwrite. Nothing holds
+the whole cutout in memory. The file is written under a temporary name and renamed only when complete,
+so a half-written file is never where a finished one is expected.
+
+Calibration rules (one place, `calibration()`): the voxel size at level r is the frame's voxel size with
+x and y multiplied by 2**r, and z too when the hierarchy is isotropic (boss-api.md section 6.3).
+
+Flavours:
+- ``ome``: OME-TIFF; OME-XML carries PhysicalSizeX/Y/Z and units (Fiji via Bio-Formats, napari, QuPath),
+  and the XResolution/YResolution tags carry x/y in pixels per centimetre for plain TIFF readers.
+  OME has no uint64 pixel type, so uint64 (annotation) data falls back to ``tiff``.
+- ``imagej``: an ImageJ hyperstack (uint8/uint16 only): `spacing` and `unit` in the description and the
+  resolution tags, which is what Fiji's own TIFF opener reads.
+- ``tiff``: a plain (Big)TIFF with tifffile's JSON description holding shape, axes and the voxel size.
+Values are written as fetched, never rescaled.
+"""
+import os
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+import tifffile
+
+UNIT_SYMBOLS = {"nanometers": "nm", "micrometers": "µm", "millimeters": "mm", "centimeters": "cm"}
+IMAGEJ_UNITS = {"nanometers": "nm", "micrometers": "micron", "millimeters": "mm", "centimeters": "cm"}
+UNIT_IN_CM = {"nanometers": 1e-7, "micrometers": 1e-4, "millimeters": 1e-1, "centimeters": 1.0}
+BIGTIFF_ABOVE = 2**32 - 2**25  # classic TIFF offsets are 32-bit: leave room for the header and IFDs
+
+FLAVOURS = ("ome", "imagej", "tiff")
+
+
+class WriterError(Exception):
+    """The file could not be written (disk full, permission, bad shape): the message says why."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    x: float
+    y: float
+    z: float
+    unit: str  # BOSS's voxel_unit: nanometers, micrometers, ...
+
+    @property
+    def symbol(self):
+        return UNIT_SYMBOLS[self.unit]
+
+
+def calibration(voxel_size, voxel_unit, level, hierarchy_method="anisotropic"):
+    """Voxel size (x, y, z) at `level` from the level-0 frame's voxel size."""
+    vx, vy, vz = (float(v) for v in voxel_size)
+    factor = 2**level
+    z_factor = factor if hierarchy_method == "isotropic" else 1
+    return Calibration(vx * factor, vy * factor, vz * z_factor, voxel_unit)
+
+
+def effective_flavour(flavour, dtype):
+    dtype = np.dtype(dtype)
+    if flavour == "ome" and dtype == np.uint64:
+        return "tiff"
+    if flavour == "imagej" and dtype not in (np.uint8, np.uint16):
+        return "tiff"
+    return flavour
+
+
+def _axes(shape):
+    return "TCZYX"[5 - len(shape):]
+
+
+def _create(path, shape, dtype, flavour, cal, channel_names):
+    """Create the empty contiguous TIFF and return the offset of its image data."""
+    nbytes = prod(shape) * np.dtype(dtype).itemsize
+    per_cm = (1.0 / (cal.x * UNIT_IN_CM[cal.unit]), 1.0 / (cal.y * UNIT_IN_CM[cal.unit]))
+    axes = _axes(shape)
+    common = {"shape": shape, "dtype": dtype, "photometric": "minisblack", "bigtiff": nbytes > BIGTIFF_ABOVE}
+    if flavour == "ome":
+        metadata = {
+            "axes": axes,
+            "PhysicalSizeX": cal.x, "PhysicalSizeXUnit": cal.symbol,
+            "PhysicalSizeY": cal.y, "PhysicalSizeYUnit": cal.symbol,
+            "PhysicalSizeZ": cal.z, "PhysicalSizeZUnit": cal.symbol,
+        }
+        if "C" in axes and channel_names:
+            metadata["Channel"] = {"Name": list(channel_names)}
+        tifffile.imwrite(path, ome=True, metadata=metadata, resolution=per_cm, resolutionunit="CENTIMETER",
+                         **common)
+    elif flavour == "imagej":
+        # ImageJ's pixel width is 1/XResolution in `unit`; ImageJ hyperstacks order axes TZCYX.
+        tifffile.imwrite(
+            path, imagej=True, resolution=(1.0 / cal.x, 1.0 / cal.y),
+            metadata={"axes": axes, "spacing": cal.z, "unit": IMAGEJ_UNITS[cal.unit]}, **common,
+        )
+    else:
+        metadata = {"axes": axes, "voxel_size": [cal.x, cal.y, cal.z], "unit": cal.unit}
+        if channel_names:
+            metadata["channels"] = list(channel_names)
+        tifffile.imwrite(path, metadata=metadata, resolution=per_cm, resolutionunit="CENTIMETER", **common)
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.series[0].dataoffset
+    if offset is None:  # pragma: no cover - tifffile always writes shape-only images contiguously
+        raise WriterError("the TIFF writer did not lay the image out contiguously")
+    return offset
+
+
+class VolumeTiff:
+    """A TIFF of shape (T, C, Z, Y, X) (leading axes of size 1 dropped as asked), filled block by block.
+
+    Use as a context manager: on a clean exit the temporary file is renamed to `path`; on an error it is
+    removed, so nothing half-written remains.
+    """
+
+    def __init__(self, path, zyx, dtype, calibration, flavour="ome", channels=1, times=1, channel_names=()):
+        if flavour not in FLAVOURS:
+            raise WriterError(f"unknown TIFF flavour {flavour!r}")
+        self.path = os.fspath(path)
+        self.tmp_path = self.path + ".part"
+        self.dtype = np.dtype(dtype)
+        self.flavour = effective_flavour(flavour, self.dtype)
+        self.zyx = tuple(int(v) for v in zyx)
+        self.channels, self.times = channels, times
+        shape = self.zyx
+        if channels > 1:
+            shape = (channels, *shape)
+        if times > 1:
+            shape = (times, *shape)
+        if self.flavour == "imagej" and channels > 1:
+            # ImageJ hyperstacks are TZCYX while this file is TCZYX: one channel per ImageJ file.
+            raise WriterError("an ImageJ TIFF holds one channel: choose a zip of one TIFF per channel")
+        self.shape = shape
+        self.calibration = calibration
+        self.channel_names = channel_names
+        self._fd = None
+
+    def __enter__(self):
+        try:
+            self.offset = _create(self.tmp_path, self.shape, self.dtype, self.flavour, self.calibration,
+                                  self.channel_names)
+            self._fd = os.open(self.tmp_path, os.O_WRONLY)
+        except OSError as exc:
+            self._discard()
+            raise WriterError(f"could not create the TIFF: {exc.strerror or exc}") from exc
+        return self
+
+    def _plane_offset(self, t, c, z):
+        _, y_n, x_n = self.zyx
+        index = ((t * self.channels + c) * self.zyx[0] + z) * y_n * x_n
+        return self.offset + index * self.dtype.itemsize
+
+    def write_block(self, data, z0, y0, x0, t=0, c=0):
+        """Put a (Z, Y, X) block whose first voxel is at (z0, y0, x0) of the file's volume."""
+        data = np.ascontiguousarray(data, dtype=self.dtype)
+        bz, by, bx = data.shape
+        z_n, y_n, x_n = self.zyx
+        if z0 < 0 or y0 < 0 or x0 < 0 or z0 + bz > z_n or y0 + by > y_n or x0 + bx > x_n:
+            raise WriterError(f"block {data.shape} at z={z0} y={y0} x={x0} does not fit the volume {self.zyx}")
+        item = self.dtype.itemsize
+        try:
+            for dz in range(bz):
+                plane = self._plane_offset(t, c, z0 + dz)
+                if bx == x_n:  # whole rows: one contiguous write per plane
+                    os.pwrite(self._fd, data[dz].tobytes(), plane + y0 * x_n * item)
+                else:
+                    for dy in range(by):
+                        os.pwrite(self._fd, data[dz, dy].tobytes(), plane + ((y0 + dy) * x_n + x0) * item)
+        except OSError as exc:
+            raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
+
+    def _discard(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            os.unlink(self.tmp_path)
+        except FileNotFoundError:
+            pass
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._discard()
+            return False
+        try:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            os.replace(self.tmp_path, self.path)
+        except OSError as err:
+            self._discard()
+            raise WriterError(f"finishing the TIFF failed: {err.strerror or err}") from err
+        return False

@@ -1,0 +1,87 @@
+import os
+
+import numpy as np
+import pytest
+import tifffile
+
+from cutouts.blocks import Box, plan_blocks
+from cutouts.writers import VolumeTiff, WriterError, calibration
+
+
+def fill(path, data, flavour, cal, **kw):
+    box = Box((0, data.shape[-1]), (0, data.shape[-2]), (0, data.shape[-3]))
+    with VolumeTiff(path, data.shape[-3:], data.dtype, cal, flavour=flavour, **kw) as out:
+        for b in plan_blocks(box, data.dtype, max_bytes=512 * 512 * 16):
+            out.write_block(data[b.z[0]:b.z[1], b.y[0]:b.y[1], b.x[0]:b.x[1]], b.z[0], b.y[0], b.x[0])
+    return out
+
+
+def test_calibration_doubles_xy_per_level_and_keeps_z_when_anisotropic():
+    cal = calibration((4, 4, 40), "nanometers", 2)
+    assert (cal.x, cal.y, cal.z, cal.symbol) == (16.0, 16.0, 40.0, "nm")
+    assert calibration((4, 4, 40), "nanometers", 2, "isotropic").z == 160.0
+
+
+def test_an_ome_tiff_holds_the_voxels_and_the_physical_size(tmp_path):
+    data = np.random.default_rng(1).integers(0, 65535, (20, 700, 1100), dtype=np.uint16)
+    out = fill(tmp_path / "a.ome.tif", data, "ome", calibration((4, 4, 40), "nanometers", 1))
+    assert not os.path.exists(out.tmp_path)
+    with tifffile.TiffFile(tmp_path / "a.ome.tif") as tif:
+        assert tif.is_ome
+        np.testing.assert_array_equal(tif.asarray(), data)
+        ome = tif.ome_metadata
+        for attr in ('PhysicalSizeX="8.0"', 'PhysicalSizeY="8.0"', 'PhysicalSizeZ="40.0"', 'PhysicalSizeXUnit="nm"'):
+            assert attr in ome
+        x_res = tif.pages[0].tags["XResolution"].value
+        assert x_res[0] / x_res[1] == pytest.approx(1 / 8e-7)
+
+
+def test_an_imagej_tiff_carries_spacing_and_unit_for_fiji(tmp_path):
+    data = np.arange(3 * 40 * 50, dtype=np.uint8).reshape(3, 40, 50)
+    fill(tmp_path / "a.tif", data, "imagej", calibration((0.5, 0.5, 2.0), "micrometers", 0))
+    with tifffile.TiffFile(tmp_path / "a.tif") as tif:
+        np.testing.assert_array_equal(tif.asarray(), data)
+        assert tif.imagej_metadata["spacing"] == 2.0
+        assert tif.imagej_metadata["unit"] == "micron"
+        x_res = tif.pages[0].tags["XResolution"].value
+        assert x_res[0] / x_res[1] == pytest.approx(2.0)
+
+
+def test_uint64_labels_are_kept_exactly_in_a_plain_tiff(tmp_path):
+    data = (np.arange(4 * 30 * 30, dtype=np.uint64).reshape(4, 30, 30) + 2**40)
+    out = fill(tmp_path / "seg.tif", data, "ome", calibration((4, 4, 40), "nanometers", 0))
+    assert out.flavour == "tiff"
+    with tifffile.TiffFile(tmp_path / "seg.tif") as tif:
+        np.testing.assert_array_equal(tif.asarray(), data)
+        assert tif.shaped_metadata[0]["voxel_size"] == [4.0, 4.0, 40.0]
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+    cal = calibration((4, 4, 40), "nanometers", 0)
+    with pytest.raises(RuntimeError):
+        with VolumeTiff(tmp_path / "x.tif", (2, 8, 8), np.uint8, cal) as out:
+            out.write_block(np.ones((1, 8, 8), np.uint8), 0, 0, 0)
+            raise RuntimeError("BOSS went away")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_block_outside_the_volume_is_refused(tmp_path):
+    cal = calibration((4, 4, 40), "nanometers", 0)
+    with pytest.raises(WriterError, match="does not fit"):
+        with VolumeTiff(tmp_path / "x.tif", (2, 8, 8), np.uint8, cal) as out:
+            out.write_block(np.ones((1, 8, 8), np.uint8), 2, 0, 0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_multichannel_ome_tiff_keeps_each_channel(tmp_path):
+    cal = calibration((4, 4, 40), "nanometers", 0)
+    a = np.full((2, 8, 8), 3, np.uint16)
+    b = np.full((2, 8, 8), 9, np.uint16)
+    with VolumeTiff(tmp_path / "m.ome.tif", (2, 8, 8), np.uint16, cal, channels=2, channel_names=("a", "b")) as out:
+        out.write_block(a, 0, 0, 0, c=0)
+        out.write_block(b, 0, 0, 0, c=1)
+    with tifffile.TiffFile(tmp_path / "m.ome.tif") as tif:
+        assert tif.series[0].axes == "CZYX"
+        got = tif.asarray()
+    np.testing.assert_array_equal(got[0], a)
+    np.testing.assert_array_equal(got[1], b)
