@@ -31,6 +31,7 @@ urlpatterns = [
     re_path(V + rf"boundingbox/{c}/{e}/{ch}/(?P<r>[^/]+)/(?P<obj_id>[^/]+)/?$", vol.boundingbox),
     re_path(V + rf"reserve/{c}/{e}/{ch}/(?P<n>[^/]+)/?$", vol.reserve),
     re_path(r"^devboss/faults/?$", vol.faults),
+    re_path(r"^devboss/stats/?$", vol.stats),
     re_path(r"^v0\.\d+/", res.unsupported_version),
 ]
 
