@@ -33,6 +33,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "portal",
     "cutouts",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "rest_framework",
+    "mozilla_django_oidc",
 ]
 
 MIDDLEWARE = [
@@ -44,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.LoginRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -151,3 +159,65 @@ OIDC_CLIENT_SECRET = envsecret("OIDC_CLIENT_SECRET", "portal-dev-secret" if PORT
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# The provider's endpoints are Keycloak's paths under OIDC_SERVER_URL (portal/auth/oidc.py); override one
+# with OIDC_OP_<NAME>_ENDPOINT (AUTHORIZATION, TOKEN, USER, JWKS, LOGOUT, REVOKE) if yours differ.
+OIDC_PROVIDER_ID = "boss"  # allauth's provider id: the callback is /accounts/oidc/boss/login/callback/
+# Refresh the BOSS access token when it expires within this many seconds.
+OIDC_REFRESH_MARGIN_SECONDS = envint("OIDC_REFRESH_MARGIN_SECONDS", 30)
+OIDC_TIMEOUT = float(env("OIDC_TIMEOUT", "10"))
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# django-allauth: login through the provider only, tokens kept server-side (SocialToken) for BOSS calls.
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": "BOSS",
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": OIDC_SERVER_URL,
+                    "oauth_pkce_enabled": True,  # allauth sends no PKCE without it; DOT and Keycloak want it
+                    "token_auth_method": "client_secret_post",
+                },
+            }
+        ]
+    }
+}
+SOCIALACCOUNT_ONLY = True
+SOCIALACCOUNT_STORE_TOKENS = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # match users by the provider's `sub`, never by e-mail
+SOCIALACCOUNT_ADAPTER = "portal.auth.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the login page POSTs (CSRF-protected) to start the flow
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+
+# The JSON API: a bearer token from the provider (checked at its userinfo endpoint), or the session.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.auth.api.OIDCBearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+# mozilla-django-oidc, for the bearer check only (endpoints come from OIDC_SERVER_URL, see portal/auth/api.py).
+OIDC_DRF_AUTH_BACKEND = "portal.auth.api.SocialAccountOIDCBackend"
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_CREATE_USER = False
+OIDC_USERINFO_CACHE_SECONDS = envint("OIDC_USERINFO_CACHE_SECONDS", 60)
+
+# --- Cutouts --------------------------------------------------------------------------------------------
+CUTOUT_MAX_BYTES = envint("CUTOUT_MAX_BYTES", 10**9)  # the web download cap (uncompressed bytes)
+CUTOUT_RETENTION_DAYS = envint("CUTOUT_RETENTION_DAYS", 7)
+CUTOUT_RESULTS_DIR = Path(env("CUTOUT_RESULTS_DIR", str(VAR_DIR / "results")))
+CUTOUT_FETCH_CONCURRENCY = envint("CUTOUT_FETCH_CONCURRENCY", 4)  # parallel block requests per job
+CUTOUT_BLOCK_BYTES = envint("CUTOUT_BLOCK_BYTES", 16 * 1024 * 1024)
+CUTOUT_BLOCK_RETRIES = envint("CUTOUT_BLOCK_RETRIES", 4)
+CUTOUT_RETRY_BACKOFF = float(env("CUTOUT_RETRY_BACKOFF", "0.5"))  # seconds, doubled per retry

@@ -1,12 +1,19 @@
-"""The BOSS credential of a user: their OIDC access token (refreshed when due), or the public token.
+"""The BOSS credential of a caller: their OIDC access token (refreshed when due), or the public token.
 
-Stub until login lands: anonymous callers get BOSS_PUBLIC_TOKEN, others LoginRequired.
+Three kinds of caller:
+- anonymous: `Token <BOSS_PUBLIC_TOKEN>` (public data only), or LoginRequired if there is none;
+- a browser session (logged in through allauth): `Bearer <access token>` from their SocialToken row,
+  refreshed when it expires within OIDC_REFRESH_MARGIN_SECONDS (portal/auth/tokens.py);
+- a JSON API client sending `Authorization: Bearer <token>`: portal.auth.api.OIDCBearerAuthentication
+  sets `user.boss_credential` (and `request.boss_credential`) to that very token, and credential_for()
+  returns it as is, so `remote_for(request.user)` in a DRF view calls BOSS with the caller's own token.
+  (We can't refresh a token a script sent us; when it expires the script gets 401 and fetches another.)
 """
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from portal.boss.errors import LoginRequired
+from portal.boss.errors import BossUnavailable, LoginRequired
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,8 @@ class Credential:
     def __repr__(self):  # never print the secret
         return f"Credential({self.scheme}, ***)"
 
+    __str__ = __repr__
+
 
 def public_credential():
     if not settings.BOSS_PUBLIC_TOKEN:
@@ -25,6 +34,20 @@ def public_credential():
 
 
 def credential_for(user):
+    """The credential to call BOSS with, as `user` (None or AnonymousUser for a visitor)."""
     if user is None or not user.is_authenticated:
         return public_credential()
-    raise LoginRequired("Your BOSS session has ended; please log in again.")
+    sent = getattr(user, "boss_credential", None)
+    if sent is not None:
+        return sent
+
+    from portal.auth import oidc, tokens
+
+    try:
+        return Credential("Bearer", tokens.access_token(user))
+    except tokens.NoToken:
+        raise LoginRequired("Please log in again to reach BOSS.") from None
+    except oidc.RefreshFailed:
+        raise LoginRequired("Your BOSS session has ended; please log in again.") from None
+    except oidc.ProviderUnavailable as exc:
+        raise BossUnavailable(str(exc)) from None
