@@ -1,0 +1,144 @@
+"""Browsing data as JSON: page builders shared with the HTML views, their JSON form, and the /api/ views.
+
+/api/collections/, /api/collections/<c>/experiments/, /api/collections/<c>/experiments/<e>/ answer the
+same JSON as `?format=json` on /c/, /c/<c>/ and /c/<c>/<e>/.
+"""
+from dataclasses import asdict, dataclass
+
+from django.core.paginator import Paginator
+from django.urls import reverse
+from rest_framework.decorators import api_view, permission_classes, renderer_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from portal import ngstate
+from portal.boss import client
+
+PAGE_SIZE = 50
+RECENT_KEY = "recent_collections"
+RECENT_MAX = 10
+
+
+def refresh_requested(request):
+    return request.GET.get("refresh") == "1"
+
+
+def remember_collection(request, name):
+    """Keep the last opened collections in the session, newest first."""
+    recent = [n for n in request.session.get(RECENT_KEY, []) if n != name]
+    request.session[RECENT_KEY] = [name, *recent][:RECENT_MAX]
+
+
+# --- Page builders -------------------------------------------------------------------------------------
+
+@dataclass
+class CollectionsPage:
+    collections: list  # client.Collection, this page only
+    page: object  # django Page over names
+    q: str
+    recent: list  # names opened recently (and readable), newest first
+
+
+def collections_page(request):
+    refresh = refresh_requested(request)
+    names = client.list_collections(request.user, refresh=refresh)
+    q = request.GET.get("q", "").strip()
+    if q:
+        names = [n for n in names if q.lower() in n.lower()]
+    readable = set(names)
+    recent = [n for n in request.session.get(RECENT_KEY, []) if n in readable]
+    ordered = recent + [n for n in names if n not in recent]
+    page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+    collections = client.get_collections(request.user, list(page.object_list), refresh=refresh)
+    return CollectionsPage(collections, page, q, recent)
+
+
+def collection_page(request, collection):
+    return client.get_collection_rows(request.user, collection, refresh=refresh_requested(request))
+
+
+@dataclass
+class ChannelLinks:
+    channel: client.Channel
+    viewer_url: str
+    cutout_url: str
+
+
+def experiment_page(request, collection, experiment):
+    detail = client.get_experiment_detail(request.user, collection, experiment, refresh=refresh_requested(request))
+    base = reverse("browse-experiment", args=[collection, experiment])
+    rows = [
+        ChannelLinks(ch, ngstate.viewer_url(collection, experiment, [ch], detail.frame), f"{base}cutout/?channels={ch.name}")
+        for ch in detail.channels
+    ]
+    all_url = ngstate.viewer_url(collection, experiment, detail.channels, detail.frame) if detail.channels else ""
+    return detail, rows, all_url
+
+
+# --- JSON forms ------------------------------------------------------------------------------------------
+
+def frame_json(frame):
+    if frame is None:
+        return None
+    return {**asdict(frame), "extent": list(frame.extent), "physical_extent": list(frame.physical_extent)}
+
+
+def collections_json(request, p):
+    return {
+        "collections": [
+            {"name": c.name, "description": c.description, "public": c.public,
+             "url": request.build_absolute_uri(reverse("browse-collection", args=[c.name]))}
+            for c in p.collections
+        ],
+        "q": p.q, "recent": p.recent, "page": p.page.number, "num_pages": p.page.paginator.num_pages,
+        "count": p.page.paginator.count,
+    }
+
+
+def collection_json(request, collection, rows):
+    return {
+        "collection": asdict(collection),
+        "experiments": [
+            {**asdict(r.experiment), "coord_frame_detail": frame_json(r.frame),
+             "url": request.build_absolute_uri(reverse("browse-experiment", args=[collection.name, r.experiment.name]))}
+            for r in rows
+        ],
+    }
+
+
+def experiment_json(request, detail, rows, all_url):
+    return {
+        "experiment": asdict(detail.experiment),
+        "coord_frame": frame_json(detail.frame),
+        "levels": [asdict(level) for level in detail.levels] if detail.levels is not None else None,
+        "levels_error": detail.levels_error,
+        "channels": [
+            {**asdict(r.channel), "viewer_url": r.viewer_url, "cutout_url": request.build_absolute_uri(r.cutout_url)}
+            for r in rows
+        ],
+        "viewer_url_all_channels": all_url,
+    }
+
+
+# --- /api/ views ------------------------------------------------------------------------------------------
+# AllowAny: anonymous callers read public data with the public token; BOSS decides what each caller sees.
+
+def _api(fn):
+    return api_view(["GET"])(permission_classes([AllowAny])(renderer_classes([JSONRenderer])(fn)))
+
+
+@_api
+def api_collections(request):
+    return Response(collections_json(request, collections_page(request)))
+
+
+@_api
+def api_collection(request, collection):
+    coll, rows = collection_page(request, collection)
+    return Response(collection_json(request, coll, rows))
+
+
+@_api
+def api_experiment(request, collection, experiment):
+    return Response(experiment_json(request, *experiment_page(request, collection, experiment)))
