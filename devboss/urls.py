@@ -16,7 +16,7 @@ RANGES = r"(?P<r>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/]+)/(?P<z>[^/]+)(?:/(?P<t>[^/]+))?
 
 urlpatterns = [
     re_path(r"^ping/?$", res.ping),
-    re_path(V + r"collection/{1,2}$", res.collection_list),
+    re_path(V + r"collection/{0,2}$", res.collection_list),
     re_path(V + rf"collection/{c}/?$", res.collection_detail),
     re_path(V + r"coord/?$", res.coord_list),
     re_path(V + rf"coord/{N.format('cf')}/?$", res.coord_detail),
