@@ -4,7 +4,8 @@ import sys
 
 
 def main():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "devboss.settings")
+    # Always devboss's settings: test runs export DJANGO_SETTINGS_MODULE=portal.settings to their children.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "devboss.settings"
     from django.core.management import execute_from_command_line
 
     execute_from_command_line([sys.argv[0], *sys.argv[1:]])
