@@ -1,0 +1,78 @@
+"""`python -m devboss seed` and `createtoken` (devboss.demo is the data they load)."""
+import json
+
+import pytest
+
+from devboss import demo, procs
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("devboss-seed")
+    env = {"DEVBOSS_VAR_DIR": str(var_dir), "DEVBOSS_DB": str(var_dir / "db.sqlite3")}
+    procs.run_devboss_command(["migrate", "--noinput", "-v", "0"], env)
+    creds = var_dir / "credentials.json"
+    first = procs.run_devboss_command(["seed", "--credentials-file", str(creds)], env, capture=True)
+    return {"env": env, "creds": creds, "stdout": first.stdout}
+
+
+def dump(env):
+    out = procs.run_devboss_command(["dumpdata", "bossapi", "auth.user", "--indent", "1"], env, capture=True).stdout
+    return json.loads(out)
+
+
+def test_it_writes_every_user_with_password_token_and_email(seeded):
+    users = json.loads(seeded["creds"].read_text())["users"]
+    assert set(users) == {"admin", "alice", "bob"}
+    assert users["alice"]["password"] == "alice-password"
+    assert users["alice"]["email"] == "alice@example.org"
+    assert len(users["alice"]["token"]) == 40
+
+
+def test_it_prints_a_table_of_credentials(seeded):
+    users = json.loads(seeded["creds"].read_text())["users"]
+    for name, cred in users.items():
+        assert name in seeded["stdout"] and cred["token"] in seeded["stdout"]
+
+
+def test_it_is_idempotent_and_keeps_tokens(seeded):
+    before = dump(seeded["env"])
+    tokens = json.loads(seeded["creds"].read_text())
+    procs.run_devboss_command(["seed", "--credentials-file", str(seeded["creds"])], seeded["env"], capture=True)
+    assert dump(seeded["env"]) == before
+    assert json.loads(seeded["creds"].read_text()) == tokens
+
+
+def test_it_loads_every_demo_resource(seeded):
+    rows = dump(seeded["env"])
+    names = {(row["model"], row["fields"]["name"]) for row in rows if "name" in row["fields"]}
+    assert {("bossapi.collection", c["name"]) for c in demo.COLLECTIONS} <= names
+    assert {("bossapi.coordinateframe", f["name"]) for f in demo.COORD_FRAMES} <= names
+    channels = [row for row in rows if row["model"] == "bossapi.channel"]
+    expected = sum(len(e["channels"]) for c in demo.COLLECTIONS for e in c["experiments"])
+    assert len(channels) == expected == 8
+    assert all(ch["fields"]["downsample_status"] == "DOWNSAMPLED" for ch in channels)
+
+
+def test_it_gives_admin_staff_rights_and_names_to_alice(seeded):
+    users = {row["fields"]["username"]: row["fields"] for row in dump(seeded["env"]) if row["model"] == "auth.user"}
+    assert users["admin"]["is_staff"] and not users["alice"]["is_staff"]
+    assert (users["alice"]["first_name"], users["alice"]["last_name"]) == ("Alice", "Liddell")
+    assert (users["bob"]["first_name"], users["bob"]["last_name"]) == ("Bob", "Builder")
+
+
+def test_createtoken_prints_the_seeded_token(seeded):
+    out = procs.run_devboss_command(["createtoken", "alice"], seeded["env"], capture=True).stdout.strip()
+    assert out == json.loads(seeded["creds"].read_text())["users"]["alice"]["token"]
+
+
+def test_createtoken_creates_a_user_on_request(seeded):
+    missing = procs.run_devboss_command(["createtoken", "carol"], seeded["env"], check=False, capture=True)
+    assert missing.returncode != 0
+    made = procs.run_devboss_command(
+        ["createtoken", "carol", "--create-user", "--password", "carol-password"], seeded["env"], capture=True
+    )
+    token = made.stdout.strip()
+    assert len(token) == 40
+    again = procs.run_devboss_command(["createtoken", "carol"], seeded["env"], capture=True)
+    assert again.stdout.strip() == token
