@@ -128,3 +128,17 @@ class ReservedIds(models.Model):
 
     channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="reserved")
     next_id = models.BigIntegerField(default=1)
+
+
+class Metadata(models.Model):
+    """Key/value metadata on a collection, experiment or channel (metadata service, boss-api.md section 7).
+
+    `lookup` names the target like BOSS does: "c", "c&e" or "c&e&ch".
+    """
+
+    lookup = models.CharField(max_length=800)
+    key = models.CharField(max_length=255)
+    value = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lookup", "key"], name="metadata_key_unique")]

@@ -19,7 +19,7 @@ from .auth import authenticate
 from .errors import BossError
 from .models import (
     CHANNEL_TYPES, DATATYPES, DOWNSAMPLE_STATUSES, HIERARCHY_METHODS, TIME_STEP_UNITS, VOXEL_UNITS,
-    Channel, Collection, CoordinateFrame, Experiment,
+    Channel, Collection, CoordinateFrame, Experiment, Metadata,
 )
 
 log = logging.getLogger(__name__)
@@ -480,6 +480,44 @@ def _channel_update(request, user, channel):
 # --- metadata (section 7) ------------------------------------------------------------------------
 
 
+def _meta_target(user, c, e, ch):
+    if ch is not None:
+        return access.get_channel(user, c, e, ch), f"{c}&{e}&{ch}"
+    if e is not None:
+        return access.get_experiment(user, c, e), f"{c}&{e}"
+    return access.get_collection(user, c), c
+
+
 @boss_view("GET", "POST", "PUT", "DELETE")
 def metadata(request, user, c, e=None, ch=None):
-    raise BossError(9000, "The metadata service is not implemented in devboss yet.", 404)
+    """Key and value come only from the query string; bodies are ignored (no public bypass)."""
+    target, lookup = _meta_target(user, c, e, ch)
+    perm = {"GET": "read", "POST": "add", "PUT": "update", "DELETE": "delete"}[request.method]
+    if not access.has_permission(user, target, perm):
+        raise BossError(errors.MISSING_PERMISSION, "This user does not have the required permissions")
+    key, value = request.GET.get("key"), request.GET.get("value")
+    rows = Metadata.objects.filter(lookup=lookup)
+    if request.method == "GET" and key is None:
+        return JsonResponse({"keys": list(rows.order_by("key").values_list("key", flat=True))})
+    if not key:
+        raise _bad("Missing optional argument key in the request")
+    row = rows.filter(key=key).first()
+    if request.method == "POST":
+        if value is None:
+            raise _bad("Missing optional argument value in the request")
+        if row is not None:
+            raise _bad(f"Invalid request. The key {key} already exists")
+        Metadata.objects.create(lookup=lookup, key=key, value=value)
+        return HttpResponse(status=201)
+    if row is None:
+        raise _bad(f"Invalid request. Key {key} Not found in the database")
+    if request.method == "GET":
+        return JsonResponse({"key": key, "value": row.value})
+    if request.method == "PUT":
+        if value is None:
+            raise _bad("Missing optional argument value in the request")
+        row.value = value
+        row.save(update_fields=["value"])
+        return HttpResponse(status=200)
+    row.delete()
+    return HttpResponse(status=204)

@@ -194,3 +194,23 @@ def test_it_refuses_readonly_fields_on_update(fresh):
     )
     assert (response.status_code, response.json()["code"]) == (400, 1003)
     assert "readonly" in response.json()["message"]
+
+
+def test_it_keeps_metadata_through_intern(fresh):
+    rmt = fresh.remote(fresh.token("alice"))
+    channel = ChannelResource("em", "alice_lab", "private_exp")
+    rmt.create_metadata(channel, {"stain": "osmium", "lab": "alice"})
+    assert rmt.list_metadata(channel) == ["lab", "stain"]
+    assert rmt.get_metadata(channel, ["stain"]) == {"stain": "osmium"}
+    rmt.update_metadata(channel, {"stain": "uranyl"})
+    assert rmt.get_metadata(channel, ["stain"]) == {"stain": "uranyl"}
+    rmt.delete_metadata(channel, ["stain"])
+    assert rmt.list_metadata(channel) == ["lab"]
+    assert rmt.list_metadata(CollectionResource("alice_lab")) == []
+
+
+def test_it_keeps_metadata_private_even_on_public_resources(fresh):
+    import requests
+
+    response = requests.get(f"{fresh.url}/v1/meta/demo", timeout=10)
+    assert (response.status_code, response.json()["code"]) == (403, 3001)
