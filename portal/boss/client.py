@@ -254,8 +254,8 @@ def list_collections(user, refresh=False):
 @_cached("collection")
 def get_collection(user, name, refresh=False):
     """GET /v1/collection/{c}"""
-    resource = _call(f"collection {name}", lambda: _remote(user).get_project(CollectionResource(name)))
-    return _pick(Collection, resource.raw)
+    return _call(f"collection {name}",
+                 lambda: _pick(Collection, _remote(user).get_project(CollectionResource(name)).raw))
 
 
 def get_collections(user, names, refresh=False):
@@ -281,15 +281,14 @@ def list_experiments(user, collection, refresh=False):
 @_cached("experiment")
 def get_experiment(user, collection, name, refresh=False):
     """GET /v1/collection/{c}/experiment/{e}"""
-    resource = _call(f"experiment {collection}/{name}", lambda: _remote(user).get_experiment(collection, name))
-    return _pick(Experiment, resource.raw, collection=collection)
+    return _call(f"experiment {collection}/{name}",
+                 lambda: _pick(Experiment, _remote(user).get_experiment(collection, name).raw, collection=collection))
 
 
 @_cached("coord")
 def get_coord_frame(user, name, refresh=False):
     """GET /v1/coord/{cf}"""
-    resource = _call(f"coordinate frame {name}", lambda: _remote(user).get_coordinate_frame(name))
-    return _pick(CoordFrame, resource.raw)
+    return _call(f"coordinate frame {name}", lambda: _pick(CoordFrame, _remote(user).get_coordinate_frame(name).raw))
 
 
 @_cached("channels")
@@ -302,9 +301,8 @@ def list_channels(user, collection, experiment, refresh=False):
 @_cached("channel")
 def get_channel(user, collection, experiment, name, refresh=False):
     """GET /v1/collection/{c}/experiment/{e}/channel/{ch}"""
-    resource = _call(f"channel {collection}/{experiment}/{name}",
-                     lambda: _remote(user).get_channel(name, collection, experiment))
-    return _pick(Channel, resource.raw, experiment=experiment)
+    return _call(f"channel {collection}/{experiment}/{name}",
+                 lambda: _pick(Channel, _remote(user).get_channel(name, collection, experiment).raw, experiment=experiment))
 
 
 def get_channels(user, collection, experiment, names=None, refresh=False):
