@@ -167,6 +167,16 @@ def _filter_ids(channel, request):
     return np.array(ids, dtype=np.uint64)
 
 
+def _member(arr, ids):
+    """np.isin, but a few comparisons beat its sort for the short id lists clients send."""
+    if len(ids) > 16:
+        return np.isin(arr, ids)
+    mask = arr == ids[0]
+    for i in ids[1:]:
+        mask |= arr == i
+    return mask
+
+
 def _media_type(request):
     """The renderer for the Accept header (q-values honoured), or 406 JSON."""
     header = request.META.get("HTTP_ACCEPT", "").strip()
@@ -281,7 +291,7 @@ def cutout(request, c, e, ch, r, x, y, z, t=None):
     truncate = injection.before_cutout()
     arr = voxels(channel, box)
     if ids is not None:
-        arr[~np.isin(arr, ids)] = 0
+        arr[~_member(arr, ids)] = 0
     body = _encode(arr if box.four_d else arr[0], media)
     injection.count_cutout(_key(channel))
     if truncate:
