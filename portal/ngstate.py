@@ -50,8 +50,6 @@ def viewer_state(collection, experiment, channels, frame, boss_url=None, layout=
         "layers": layers,
         "layout": layout,
     }
-    if layers:
-        state["selectedLayer"] = {"layer": layers[0]["name"], "visible": True}
     return state
 
 

@@ -1,7 +1,7 @@
 """Serve the Neuroglancer client that ships in the PyPI `neuroglancer` wheel, so viewer links work offline.
 
 That build is the one Python's neuroglancer serves: it expects to live under /v/<token>/ (at / it fails
-with "Failed to determine token from URL") and listens to /events/<token> for server pushes.
+with "Failed to determine token from URL") and listens to /events/<token> for state pushes from Python.
 """
 from pathlib import Path
 
@@ -12,6 +12,14 @@ from django.views.static import serve
 CLIENT_DIR = Path(neuroglancer.__file__).resolve().parent / "static" / "client"
 TOKEN = "devboss"
 
+# There is no Python server to push state. The client treats every end of its event stream as a lost
+# server (a "Disconnected from Python server" banner, then a reconnect), and holding streams open would
+# pin one gunicorn thread per open tab; so index.html gets an EventSource that opens and stays quiet.
+QUIET_EVENTS = (
+    b"<script>window.EventSource = class { constructor() { setTimeout(() => this.onopen && this.onopen(), 0); }"
+    b" close() {} };</script>"
+)
+
 
 def entry(request):
     # A 302 keeps the URL fragment (#!state) in the browser.
@@ -21,11 +29,14 @@ def entry(request):
 def client(request, token, path):
     if not CLIENT_DIR.is_dir():
         raise Http404("The neuroglancer package has no built client.")
-    return serve(request, path or "index.html", document_root=CLIENT_DIR)
+    if path in ("", "index.html"):
+        html = (CLIENT_DIR / "index.html").read_bytes().replace(b"<head>", b"<head>" + QUIET_EVENTS, 1)
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
+    return serve(request, path, document_root=CLIENT_DIR)
 
 
 def events(request, token):
-    # Nothing to push; an empty stream keeps the client from showing "Disconnected from Python server".
+    # For clients that still connect (e.g. a cached index.html): an empty stream.
     response = HttpResponse(b"", content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     return response

@@ -38,7 +38,7 @@ def test_it_points_at_ndviz_with_a_json_fragment():
 def test_an_image_channel_is_one_image_layer_with_a_boss_source():
     _, state = decode(link([EM]))
     assert state["layers"] == [{"type": "image", "source": "boss://https://127.0.0.1:8443/demo/cortex/em", "name": "em"}]
-    assert state["selectedLayer"] == {"layer": "em", "visible": True}
+    assert set(state) == {"dimensions", "position", "crossSectionScale", "projectionScale", "layers", "layout"}
 
 
 def test_an_annotation_channel_is_a_segmentation_layer_read_as_npz():
