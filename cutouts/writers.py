@@ -65,15 +65,10 @@ def effective_flavour(flavour, dtype):
     return flavour
 
 
-def _axes(shape):
-    return "TCZYX"[5 - len(shape):]
-
-
-def _create(path, shape, dtype, flavour, cal, channel_names):
+def _create(path, shape, axes, dtype, flavour, cal, channel_names):
     """Create the empty contiguous TIFF and return the offset of its image data."""
     nbytes = prod(shape) * np.dtype(dtype).itemsize
     per_cm = (1.0 / (cal.x * UNIT_IN_CM[cal.unit]), 1.0 / (cal.y * UNIT_IN_CM[cal.unit]))
-    axes = _axes(shape)
     common = {"shape": shape, "dtype": dtype, "photometric": "minisblack", "bigtiff": nbytes > BIGTIFF_ABOVE}
     if flavour == "ome":
         metadata = {
@@ -120,22 +115,22 @@ class VolumeTiff:
         self.flavour = effective_flavour(flavour, self.dtype)
         self.zyx = tuple(int(v) for v in zyx)
         self.channels, self.times = channels, times
-        shape = self.zyx
+        shape, axes = self.zyx, "ZYX"
         if channels > 1:
-            shape = (channels, *shape)
+            shape, axes = (channels, *shape), "C" + axes
         if times > 1:
-            shape = (times, *shape)
+            shape, axes = (times, *shape), "T" + axes
         if self.flavour == "imagej" and channels > 1:
             # ImageJ hyperstacks are TZCYX while this file is TCZYX: one channel per ImageJ file.
             raise WriterError("an ImageJ TIFF holds one channel: choose a zip of one TIFF per channel")
-        self.shape = shape
+        self.shape, self.axes = shape, axes
         self.calibration = calibration
         self.channel_names = channel_names
         self._fd = None
 
     def __enter__(self):
         try:
-            self.offset = _create(self.tmp_path, self.shape, self.dtype, self.flavour, self.calibration,
+            self.offset = _create(self.tmp_path, self.shape, self.axes, self.dtype, self.flavour, self.calibration,
                                   self.channel_names)
             self._fd = os.open(self.tmp_path, os.O_WRONLY)
         except OSError as exc:

@@ -79,8 +79,9 @@ def _database(url):
     from urllib.parse import unquote, urlparse
 
     if not url:
+        # The test database is a file too, so that a Celery worker process can share it with the tests.
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "portal.sqlite3"),
-                "OPTIONS": {"timeout": 30}}
+                "OPTIONS": {"timeout": 30}, "TEST": {"NAME": str(VAR_DIR / "test-portal.sqlite3")}}
     parts = urlparse(url)
     if parts.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path[1:] or str(VAR_DIR / "portal.sqlite3"),
@@ -221,3 +222,9 @@ CUTOUT_FETCH_CONCURRENCY = envint("CUTOUT_FETCH_CONCURRENCY", 4)  # parallel blo
 CUTOUT_BLOCK_BYTES = envint("CUTOUT_BLOCK_BYTES", 16 * 1024 * 1024)
 CUTOUT_BLOCK_RETRIES = envint("CUTOUT_BLOCK_RETRIES", 4)
 CUTOUT_RETRY_BACKOFF = float(env("CUTOUT_RETRY_BACKOFF", "0.5"))  # seconds, doubled per retry
+CUTOUT_STALE_SECONDS = envint("CUTOUT_STALE_SECONDS", 600)  # no progress for this long: the worker died
+CUTOUT_MAX_ATTEMPTS = envint("CUTOUT_MAX_ATTEMPTS", 3)
+CELERY_BEAT_SCHEDULE = {
+    "expire-cutout-results": {"task": "cutouts.expire_results", "schedule": 3600.0},
+    "requeue-stale-cutouts": {"task": "cutouts.requeue_stale_jobs", "schedule": 120.0},
+}

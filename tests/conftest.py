@@ -4,8 +4,6 @@ The users: alice (owns the private collection), bob (another user), and an anony
 Their passwords and devboss API tokens come from the seed command's credentials file.
 """
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,9 +11,7 @@ import pytest
 
 from devboss import procs
 
-# Tests never touch the developer's var/ folder, nor a Redis they did not start.
-os.environ.setdefault("PORTAL_DEV", "1")
-os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-var-"))
+# Tests never touch the developer's var/ folder (tests/settings.py), nor a Redis they did not start.
 
 
 @dataclass

@@ -1,0 +1,239 @@
+"""Run one cutout job: plan blocks, fetch them from BOSS with bounded concurrency, write them straight
+into the output file, report progress, honour cancellation, retry transient BOSS failures.
+
+Memory stays bounded by (concurrency + a few) blocks, whatever the size of the box: a block is written
+to its place in the file as soon as it arrives and then dropped.
+"""
+import json
+import logging
+import os
+import threading
+import time
+import zipfile
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+
+from django.conf import settings
+
+from cutouts import recipes
+from cutouts.blocks import plan_blocks
+from cutouts.writers import VolumeTiff, WriterError, calibration
+from portal.boss.credentials import credential_for
+from portal.boss.errors import BossError, BossForbidden, BossTimeout, BossUnavailable, LoginRequired
+from portal.boss.remote import remote_for_credential
+from portal.boss.volume import read_block
+
+log = logging.getLogger(__name__)
+
+PORTAL_VERSION = "0.1.0"
+
+
+class JobCancelled(Exception):
+    pass
+
+
+class JobFailed(Exception):
+    """A failure whose message is for the user."""
+
+
+def file_stem(job, channel=None):
+    parts = [job.collection, job.experiment]
+    if channel:
+        parts.append(channel)
+    elif len(job.channels) == 1:
+        parts.append(job.channels[0])
+    parts += [f"r{job.resolution}", f"x{job.x0}-{job.x1}", f"y{job.y0}-{job.y1}", f"z{job.z0}-{job.z1}"]
+    if job.time_range:
+        parts.append(f"t{job.t0}-{job.t1}")
+    return "_".join(parts)
+
+
+class Fetcher:
+    """Reads blocks as the job's owner: one intern remote per thread, a fresh credential after a 401."""
+
+    def __init__(self, job):
+        self.job = job
+        self.local = threading.local()
+        self.retries = settings.CUTOUT_BLOCK_RETRIES
+        self.backoff = settings.CUTOUT_RETRY_BACKOFF
+
+    def _remote(self, renew=False):
+        if renew or getattr(self.local, "remote", None) is None:
+            try:
+                self.local.remote = remote_for_credential(credential_for(self.job.owner))
+            except LoginRequired as exc:
+                raise JobFailed(f"Your BOSS login has expired and could not be renewed: {exc.message} "
+                                "Log in again and retry the job.") from exc
+        return self.local.remote
+
+    def fetch(self, channel, datatype, block):
+        job = self.job
+        t = block.t if job.time_range else None
+        renewed = False
+        for attempt in range(self.retries + 1):
+            try:
+                data = read_block(self._remote(), job.collection, job.experiment, channel, datatype, job.resolution,
+                                  block.x, block.y, block.z, t)
+                return data[0] if t else data
+            except BossForbidden as exc:
+                if exc.boss_status == 401 and not renewed:  # the access token expired mid-job
+                    renewed = True
+                    self._remote(renew=True)
+                    continue
+                raise JobFailed(f"BOSS refused access to {channel}: {exc.message}") from exc
+            except (BossUnavailable, BossTimeout) as exc:
+                if attempt == self.retries:
+                    raise JobFailed(
+                        f"BOSS failed on block {block.index + 1} of {channel} after {self.retries + 1} tries: "
+                        f"{exc.message}"
+                    ) from exc
+                time.sleep(self.backoff * 2**attempt)
+            except BossError as exc:
+                raise JobFailed(f"BOSS rejected the request for {channel}: {exc.message}") from exc
+        raise JobFailed("unreachable")  # pragma: no cover
+
+
+def _fetch_all(job, fetcher, tasks, write):
+    """Fetch (channel index, channel, datatype, block) tasks in parallel, writing each as it completes.
+
+    At most `concurrency` requests are in flight and completed blocks are written at once, so memory
+    stays bounded by a few blocks.
+    """
+    concurrency = max(1, settings.CUTOUT_FETCH_CONCURRENCY)
+    pending = deque(tasks)
+    running = {}
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"cutout-{job.pk}") as pool:
+        try:
+            while pending or running:
+                while pending and len(running) < concurrency:
+                    task = pending.popleft()
+                    running[pool.submit(fetcher.fetch, task[1], task[2], task[3])] = task
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = running.pop(future)
+                    write(task, future.result())
+                    if not job.advance(1):
+                        raise JobCancelled()
+        finally:
+            for future in running:
+                future.cancel()
+
+
+def _sidecar(job, files, cal, started):
+    meta = job.meta
+    vx, vy, vz = cal.x, cal.y, cal.z
+    doc = {
+        "portal_version": PORTAL_VERSION,
+        "job": str(job.pk),
+        "boss_url": meta.get("boss_url", settings.BOSS_URL),
+        "collection": job.collection,
+        "experiment": job.experiment,
+        "channels": {
+            ch: {
+                "datatype": meta["channels"][ch]["datatype"],
+                "type": meta["channels"][ch].get("type", "image"),
+                "resource": f"bossdb://{job.collection}/{job.experiment}/{ch}",
+                "rest_url": recipes.rest_url(job, ch),
+                "intern": recipes.intern_snippet(job, ch),
+            }
+            for ch in job.channels
+        },
+        "resolution": job.resolution,
+        "box_voxels": {"x": [job.x0, job.x1], "y": [job.y0, job.y1], "z": [job.z0, job.z1],
+                       "t": [job.t0, job.t1]},
+        "box_physical": {
+            "x": [job.x0 * vx, job.x1 * vx], "y": [job.y0 * vy, job.y1 * vy], "z": [job.z0 * vz, job.z1 * vz],
+            "unit": cal.unit,
+        },
+        "voxel_size": {"x": vx, "y": vy, "z": vz, "unit": cal.unit},
+        "format": job.format,
+        "files": files,
+        "viewer_url": meta.get("viewer_url", ""),
+        "started": started.isoformat(),
+        "finished": datetime.now(timezone.utc).isoformat(),
+    }
+    return json.dumps(doc, indent=2)
+
+
+def run(job):
+    """Execute a job that the caller has already moved to running. Leaves it done, failed or cancelled."""
+    started = datetime.now(timezone.utc)
+    folder = job.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        name, size = _produce(job, folder, started)
+    except JobCancelled:
+        _clean(folder)
+        return
+    except (JobFailed, WriterError) as exc:
+        _clean(folder)
+        job.fail(str(exc))
+        return
+    except Exception as exc:  # never leave a job running: say what broke, log the rest
+        log.exception("cutout job %s crashed", job.pk)
+        _clean(folder)
+        job.fail(f"The portal failed while making this cutout ({type(exc).__name__}); it has been logged.")
+        return
+    if not job.finish(name, size):  # cancelled while the last block was written
+        _clean(folder)
+
+
+def _clean(folder):
+    if folder.exists():
+        for path in folder.iterdir():
+            path.unlink(missing_ok=True)
+        folder.rmdir()
+
+
+def _produce(job, folder, started):
+    meta = job.meta
+    channels = list(job.channels)
+    dtypes = {ch: meta["channels"][ch]["datatype"] for ch in channels}
+    cal = calibration(meta["voxel_size"], meta["voxel_unit"], job.resolution, meta.get("hierarchy_method", "anisotropic"))
+    box = job.box
+    zyx = box.shape_zyx
+    times = box.time_samples
+    per_channel = {ch: plan_blocks(box, dtypes[ch], settings.CUTOUT_BLOCK_BYTES) for ch in channels}
+    job.plan(sum(len(b) for b in per_channel.values()))
+    fetcher = Fetcher(job)
+    t0, z0, y0, x0 = box.t[0], box.z[0], box.y[0], box.x[0]
+
+    def tasks_for(chs):
+        return [(ci, ch, dtypes[ch], b) for ci, ch in enumerate(chs) for b in per_channel[ch]]
+
+    def writer_for(out):
+        def write(task, data):
+            ci, _, _, b = task
+            out.write_block(data, b.z[0] - z0, b.y[0] - y0, b.x[0] - x0, t=b.t[0] - t0,
+                            c=ci if out.channels > 1 else 0)
+        return write
+
+    files = []
+    if job.format == "tiff-zip":
+        for ch in channels:
+            with VolumeTiff(folder / f"{file_stem(job, ch)}.tif", zyx, dtypes[ch], cal, flavour="ome",
+                            times=times) as out:
+                _fetch_all(job, fetcher, [(0, ch, dtypes[ch], b) for b in per_channel[ch]], writer_for(out))
+            files.append(out.path)
+        name = f"{file_stem(job)}.zip"
+        sidecar = _sidecar(job, [os.path.basename(f) for f in files], cal, started)
+        part = folder / (name + ".part")
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for path in files:
+                zf.write(path, os.path.basename(path))
+                os.unlink(path)
+            zf.writestr("provenance.json", sidecar)
+        os.replace(part, folder / name)
+    else:
+        flavour = "imagej" if job.format == "imagej-tiff" else "ome"
+        suffix = ".tif" if flavour == "imagej" or dtypes[channels[0]] == "uint64" else ".ome.tif"
+        name = file_stem(job) + suffix
+        with VolumeTiff(folder / name, zyx, dtypes[channels[0]], cal, flavour=flavour, channels=len(channels),
+                        times=times, channel_names=channels) as out:
+            _fetch_all(job, fetcher, tasks_for(channels), writer_for(out))
+        sidecar = _sidecar(job, [name], cal, started)
+    tmp = job.sidecar_path.with_suffix(".json.part")
+    tmp.write_text(sidecar)
+    os.replace(tmp, job.sidecar_path)
+    return name, (folder / name).stat().st_size

@@ -1,0 +1,171 @@
+"""A cutout job and its state machine. The rules live here, so they are testable without Celery.
+
+    queued ──start──▶ running ──finish──▶ done ──expire──▶ expired
+       │                 │  └───fail────▶ failed ─┐
+       └──cancel──▶ cancelled ◀──cancel──┘         ├─retry──▶ queued
+                         └─────────────────────────┘
+
+Transitions are conditional UPDATEs on the current state, so two workers (or a worker and a user
+cancelling) can't both win: whoever changes the row first decides.
+"""
+import uuid
+from datetime import timedelta
+from math import prod
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+FORMATS = {
+    "ome-tiff": "OME-TIFF (one file; several channels become one multi-channel OME-TIFF)",
+    "tiff-zip": "ZIP of one TIFF per channel",
+    "imagej-tiff": "ImageJ TIFF (one channel, uint8/uint16)",
+}
+DTYPE_BYTES = {"uint8": 1, "uint16": 2, "uint64": 8}
+
+
+class CutoutJob(models.Model):
+    QUEUED, RUNNING, DONE, FAILED, CANCELLED, EXPIRED = "queued", "running", "done", "failed", "cancelled", "expired"
+    STATES = [(s, s) for s in (QUEUED, RUNNING, DONE, FAILED, CANCELLED, EXPIRED)]
+    ACTIVE = (QUEUED, RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cutout_jobs")
+
+    # The request, in voxels at `resolution` (half-open ranges).
+    collection = models.CharField(max_length=255)
+    experiment = models.CharField(max_length=255)
+    channels = models.JSONField()  # [name, ...]
+    resolution = models.PositiveSmallIntegerField()
+    x0 = models.BigIntegerField()
+    x1 = models.BigIntegerField()
+    y0 = models.BigIntegerField()
+    y1 = models.BigIntegerField()
+    z0 = models.BigIntegerField()
+    z1 = models.BigIntegerField()
+    t0 = models.BigIntegerField(default=0)
+    t1 = models.BigIntegerField(default=1)
+    time_range = models.BooleanField(default=False)  # asked with an explicit time range
+    format = models.CharField(max_length=16, choices=list(FORMATS.items()), default="ome-tiff")
+    # What BOSS said at submission: {"channels": {name: {"datatype", "type"}}, "voxel_size": [x, y, z],
+    # "voxel_unit", "hierarchy_method", "boss_url"}; the job needs no metadata call to run.
+    meta = models.JSONField(default=dict)
+
+    state = models.CharField(max_length=16, choices=STATES, default=QUEUED, db_index=True)
+    blocks_done = models.PositiveIntegerField(default=0)
+    blocks_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    result_name = models.CharField(max_length=255, blank=True, default="")  # file name under the job folder
+    result_size = models.BigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    task_id = models.CharField(max_length=255, blank=True, default="")
+    notified = models.BooleanField(default=False)
+
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    expires = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)  # last progress; finds jobs whose worker died
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"cutout {self.id} ({self.state})"
+
+    # --- derived ---------------------------------------------------------------------------------------
+    @property
+    def box(self):
+        from cutouts.blocks import Box
+
+        return Box((self.x0, self.x1), (self.y0, self.y1), (self.z0, self.z1), (self.t0, self.t1))
+
+    @property
+    def voxels(self):
+        return prod((self.x1 - self.x0, self.y1 - self.y0, self.z1 - self.z0, self.t1 - self.t0))
+
+    @property
+    def nbytes(self):
+        dtypes = [self.meta.get("channels", {}).get(ch, {}).get("datatype", "uint8") for ch in self.channels]
+        return sum(self.voxels * DTYPE_BYTES.get(d, 1) for d in dtypes)
+
+    @property
+    def progress(self):
+        return 0.0 if not self.blocks_total else self.blocks_done / self.blocks_total
+
+    @property
+    def folder(self):
+        return Path(settings.CUTOUT_RESULTS_DIR) / str(self.id)
+
+    @property
+    def result_path(self):
+        return self.folder / self.result_name if self.result_name else None
+
+    @property
+    def sidecar_path(self):
+        return self.folder / "provenance.json"
+
+    @property
+    def can_cancel(self):
+        return self.state in self.ACTIVE
+
+    @property
+    def can_retry(self):
+        return self.state in (self.FAILED, self.CANCELLED)
+
+    @property
+    def can_download(self):
+        return self.state == self.DONE and self.result_name != ""
+
+    # --- transitions -----------------------------------------------------------------------------------
+    def _move(self, from_states, **fields):
+        """Conditional UPDATE: apply `fields` only if the job is still in one of `from_states`."""
+        updated = CutoutJob.objects.filter(pk=self.pk, state__in=from_states).update(**fields)
+        self.refresh_from_db()
+        return updated == 1
+
+    def start(self, task_id=""):
+        """A worker takes the job. A redelivered job (worker lost) starts over from block 0."""
+        now = timezone.now()
+        return self._move(
+            (self.QUEUED, self.RUNNING), state=self.RUNNING, started=now, heartbeat=now, blocks_done=0,
+            error="", attempts=F("attempts") + 1, task_id=task_id or self.task_id,
+        )
+
+    def plan(self, blocks_total):
+        return self._move((self.RUNNING,), blocks_total=blocks_total, heartbeat=timezone.now())
+
+    def advance(self, n=1):
+        """Count finished blocks. Returns False when the job is no longer running (cancelled)."""
+        updated = CutoutJob.objects.filter(pk=self.pk, state=self.RUNNING).update(
+            blocks_done=F("blocks_done") + n, heartbeat=timezone.now()
+        )
+        return updated == 1
+
+    def still_running(self):
+        return CutoutJob.objects.filter(pk=self.pk, state=self.RUNNING).exists()
+
+    def finish(self, result_name, result_size):
+        now = timezone.now()
+        return self._move(
+            (self.RUNNING,), state=self.DONE, finished=now, result_name=result_name, result_size=result_size,
+            expires=now + timedelta(days=settings.CUTOUT_RETENTION_DAYS), blocks_done=F("blocks_total"),
+        )
+
+    def fail(self, reason):
+        return self._move((self.QUEUED, self.RUNNING), state=self.FAILED, finished=timezone.now(),
+                          error=str(reason)[:4000])
+
+    def cancel(self):
+        return self._move(self.ACTIVE, state=self.CANCELLED, finished=timezone.now())
+
+    def retry(self):
+        return self._move(
+            (self.FAILED, self.CANCELLED), state=self.QUEUED, blocks_done=0, error="", started=None, finished=None,
+            notified=False,
+        )
+
+    def expire(self):
+        return self._move((self.DONE,), state=self.EXPIRED, result_name="", result_size=None)

@@ -1,0 +1,25 @@
+"""Thin Celery tasks: load the job, call plain functions (cutouts.engine, cutouts.upkeep)."""
+from celery import shared_task
+
+from cutouts import engine, upkeep
+from cutouts.models import CutoutJob
+
+
+@shared_task(bind=True, name="cutouts.run_cutout", acks_late=True, reject_on_worker_lost=True)
+def run_cutout(self, job_id):
+    """Acknowledged late: a worker killed mid-job leaves the message to be redelivered, and the job
+    then starts over (a redelivered running job is taken again by `start`)."""
+    job = CutoutJob.objects.filter(pk=job_id).select_related("owner").first()
+    if job is None or not job.start(self.request.id or ""):
+        return  # deleted, cancelled, or already finished: nothing to do
+    engine.run(job)
+
+
+@shared_task(name="cutouts.expire_results")
+def expire_results():
+    return upkeep.expire_results()
+
+
+@shared_task(name="cutouts.requeue_stale_jobs")
+def requeue_stale_jobs():
+    return upkeep.requeue_stale_jobs()

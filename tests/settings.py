@@ -1,0 +1,9 @@
+"""Settings for the test suite: the portal's own settings, in development mode, with a var folder of
+the run's own (never the developer's var/), before anything reads them."""
+import os
+import tempfile
+
+os.environ.setdefault("PORTAL_DEV", "1")
+os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-var-"))
+
+from portal.settings import *  # noqa: E402,F401,F403
