@@ -11,6 +11,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import blosc
 import numpy as np
@@ -30,6 +31,7 @@ RANGE_RE = re.compile(r"^(\d+):(\d+)$")
 ID_RE = re.compile(r"^\d+$")
 CUBOID = (512, 512, 16)
 JPEG_LIMIT = 65500  # JPEG images are at most 65535 pixels high
+JSON_LIMIT = 2**20  # voxels: JSON is for peeking at small regions, not for bulk data
 
 # Renderers in BOSS's order of preference (boss-api.md 5.2); wildcards fall back to the first that fits.
 MEDIA = ["application/blosc", "application/blosc-python", "application/npygz", "image/jpeg", "application/json"]
@@ -203,6 +205,10 @@ def _media_type(request):
 
 
 def _check_renderable(channel, box, media):
+    if media == "application/json" and math.prod(box.shape) > JSON_LIMIT:
+        raise errors.BossError(
+            errors.REQUEST_TOO_LARGE, f"JSON cutouts are limited to {JSON_LIMIT} voxels: use application/blosc."
+        )
     if media != "image/jpeg":
         return
     if channel.datatype != "uint8":
@@ -357,7 +363,7 @@ def ids(request, c, e, ch, r, x, y, z, t=None):
 
 def _stored_object_box(channel, level, obj_id):
     stored = np.load(volumes.level_path(channel.volume_path, level), mmap_mode="r")
-    origin = json.loads((volumes.Path(channel.volume_path) / volumes.META).read_text())["origin"][str(level)]
+    origin = json.loads((Path(channel.volume_path) / volumes.META).read_text())["origin"][str(level)]
     hits = np.nonzero(stored == np.uint64(obj_id))
     if not len(hits[0]):
         return None

@@ -30,6 +30,7 @@ CASES = [
     ("demo/timelapse/calcium/0/0:10/0:10/0:2/0:1", "image/jpeg", 400, 2001, []),
     ("demo/large/em/0/0:10/0:10/0:2/0:1", "image/jpeg", 400, 2005, []),
     ("demo/cortex/em/0/0:10/0:10/100:102", "text/html", 406, 1006, ["Accept"]),
+    ("demo/cortex/em/0/0:2048/0:2048/100:102", "application/json", 413, 2000, ["JSON"]),
     ("demo/cortex/em/0/0:10/0:10/100:102?filter=1,2", None, 400, 2003, ["annotation"]),
     ("demo/cortex/seg/0/0:10/0:10/100:102?filter=1,x", None, 400, 1001, ["filter"]),
     ("demo/cortex/seg/0/0:10/0:10/100:102?filter=", None, 400, 1001, ["filter"]),

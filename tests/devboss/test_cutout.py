@@ -121,6 +121,13 @@ def test_it_answers_blosc_for_any_accept_and_for_none(devboss):
         assert np.array_equal(arr, want)
 
 
+def test_it_answers_small_cutouts_as_json(devboss):
+    response = requests.get(cutout_url(devboss, "demo/cortex/seg/0/0:40/0:30/100:102"), headers={"Accept": "application/json"})
+    assert response.headers["Content-Type"] == "application/json"
+    want = expected("demo/cortex/seg", "uint64", "annotation", 0, [0, 40], [0, 30], [100, 102])[0]
+    assert response.json() == want.tolist()
+
+
 def test_it_filters_annotation_ids(devboss):
     url = cutout_url(devboss, "demo/cortex/seg/2/0:512/0:512/100:132")
     full = expected("demo/cortex/seg", "uint64", "annotation", 2, [0, 512], [0, 512], [100, 132])[0]
