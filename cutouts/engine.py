@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from django.conf import settings
 
-from cutouts import recipes
+from cutouts import notify, recipes
 from cutouts.blocks import plan_blocks
 from cutouts.writers import VolumeTiff, WriterError, calibration
 from portal.boss.credentials import credential_for
@@ -169,14 +169,15 @@ def run(job):
     except (JobFailed, WriterError) as exc:
         _clean(folder)
         job.fail(str(exc))
-        return
     except Exception as exc:  # never leave a job running: say what broke, log the rest
         log.exception("cutout job %s crashed", job.pk)
         _clean(folder)
         job.fail(f"The portal failed while making this cutout ({type(exc).__name__}); it has been logged.")
-        return
-    if not job.finish(name, size):  # cancelled while the last block was written
-        _clean(folder)
+    else:
+        if not job.finish(name, size):  # cancelled while the last block was written
+            _clean(folder)
+            return
+    notify.email_owner(job)
 
 
 def _clean(folder):

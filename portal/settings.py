@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.LoginRequiredMiddleware",
+    "cutouts.notify.JobNoticeMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

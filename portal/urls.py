@@ -7,3 +7,4 @@ urlpatterns = [
     path("", include("portal.urls_auth")),    # login, logout, /api/ authentication (OIDC)
     path("", include("portal.urls_browse")),  # collections, experiments, channels, /api/ browse
 ]
+urlpatterns.append(path("", include("cutouts.urls")))  # the cutout form, jobs, downloads, /api/cutouts/

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from cutouts import api, views
+from portal.errors import boss_errors
+
+urlpatterns = [
+    path("c/<slug:collection>/<slug:experiment>/cutout/", boss_errors(views.cutout_form), name="cutout-form"),
+    path("cutouts/", views.jobs, name="cutout-jobs"),
+    path("cutouts/<uuid:job_id>/", views.job_page, name="cutout-job"),
+    path("cutouts/<uuid:job_id>/download", views.download, name="cutout-download"),
+    path("cutouts/<uuid:job_id>/provenance.json", views.provenance, name="cutout-provenance"),
+    path("cutouts/<uuid:job_id>/cancel", views.cancel, name="cutout-cancel"),
+    path("cutouts/<uuid:job_id>/retry", views.retry, name="cutout-retry"),
+    path("api/cutouts/", boss_errors(api.cutouts), name="api-cutouts"),
+    path("api/cutouts/<uuid:job_id>/", api.cutout, name="api-cutout"),
+    path("api/cutouts/<uuid:job_id>/download", api.download, name="api-cutout-download"),
+    path("api/cutouts/<uuid:job_id>/cancel", api.cancel, name="api-cutout-cancel"),
+    path("api/cutouts/<uuid:job_id>/retry", api.retry, name="api-cutout-retry"),
+]

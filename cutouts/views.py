@@ -1,0 +1,144 @@
+"""Cutout pages: the form (from an experiment's "cut out" button), the jobs list, one job, downloads."""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from cutouts import recipes, service
+from cutouts.downloads import file_response
+from cutouts.forms import initial_request, parse_form, query_for_job
+from cutouts.models import FORMATS, CutoutJob
+from cutouts.serialize import job_json
+from cutouts.validation import AXES, CutoutInvalid, finest_fitting, sizes_by_level, validate
+from portal.boss import client
+
+
+def _own_job(request, job_id):
+    qs = CutoutJob.objects.all() if request.user.is_staff else CutoutJob.objects.filter(owner=request.user)
+    job = qs.filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such cutout job.")
+    return job
+
+
+def _size_context(detail, request_data):
+    """The 'size before submit' table for the box in `request_data`, or None if the box isn't valid yet."""
+    try:
+        r = int(request_data["resolution"])
+        box = {a: (int(request_data[a][0]), int(request_data[a][1])) for a in AXES}
+        if any(lo >= hi for lo, hi in box.values()) or not 0 <= r < len(detail.levels):
+            return None
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    by_name = {c.name: c for c in detail.channels}
+    per_voxel = sum({"uint8": 1, "uint16": 2, "uint64": 8}.get(by_name[n].datatype, 1)
+                    for n in request_data.get("channels", []) if n in by_name) or 1
+    t = request_data.get("t") or (0, 1)
+    try:
+        times = max(int(t[1]) - int(t[0]), 1)
+    except (TypeError, ValueError, IndexError):
+        times = 1
+    rows = sizes_by_level(box, detail.levels, r, per_voxel, times)
+    return {"rows": rows, "current": next(row for row in rows if row.resolution == r), "best": finest_fitting(rows)}
+
+
+@login_required
+def cutout_form(request, collection, experiment):
+    detail = client.get_experiment_detail(request.user, collection, experiment)
+    errors = {}
+    if request.method == "POST":
+        data = parse_form(request.POST, collection, experiment)
+        try:
+            job = service.submit(validate(request.user, data))
+        except CutoutInvalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, "Your cutout is queued. This page follows its progress.")
+            return redirect("cutout-job", job.pk)
+    else:
+        data = initial_request(detail, request.GET, collection, experiment)
+    levels = [
+        {"resolution": lv.resolution, "voxel_size": list(lv.voxel_size), "start": list(lv.start),
+         "stop": list(lv.extent)}
+        for lv in (detail.levels or [])
+    ]
+    context = {
+        "detail": detail,
+        "exp": detail.experiment,
+        "frame": detail.frame,
+        "collection": collection,
+        "data": data,
+        "errors": errors,
+        "formats": FORMATS,
+        "size": _size_context(detail, data) if detail.levels else None,
+        "levels_json": {"levels": levels, "max_bytes": settings.CUTOUT_MAX_BYTES,
+                        "dtypes": {c.name: c.datatype for c in detail.channels}},
+        "max_bytes": settings.CUTOUT_MAX_BYTES,
+    }
+    return render(request, "cutouts/form.html", context, status=400 if errors else 200)
+
+
+@login_required
+def jobs(request):
+    own = CutoutJob.objects.filter(owner=request.user)[:200]
+    if request.GET.get("format") == "json":
+        return JsonResponse({"jobs": [job_json(j, request) for j in own]})
+    return render(request, "cutouts/jobs.html", {"jobs": own})
+
+
+@login_required
+def job_page(request, job_id):
+    job = _own_job(request, job_id)
+    portal_url = request.build_absolute_uri("/")
+    snippets = [
+        {"title": f"intern: BossRemote.get_cutout ({ch})", "code": recipes.intern_snippet(job, ch)}
+        for ch in job.channels
+    ] + [
+        {"title": f"intern: array ({ch})", "code": recipes.intern_array_snippet(job, ch)} for ch in job.channels
+    ] + [
+        {"title": f"curl of BOSS's REST cutout ({ch})", "code": recipes.curl_snippet(job, ch)} for ch in job.channels
+    ] + [{"title": "this portal's JSON API (same job)", "code": recipes.api_snippet(job, portal_url)}]
+    again = reverse("cutout-form", args=[job.collection, job.experiment]) + "?" + query_for_job(job)
+    return render(request, "cutouts/job.html", {"job": job, "snippets": snippets, "again_url": again})
+
+
+@login_required
+def download(request, job_id):
+    job = _own_job(request, job_id)
+    if not job.can_download or not job.result_path.exists():
+        raise Http404("This job has no file to download.")
+    return file_response(request, job.result_path, job.result_name)
+
+
+@login_required
+def provenance(request, job_id):
+    job = _own_job(request, job_id)
+    if not job.can_download or not job.sidecar_path.exists():
+        raise Http404("This job has no provenance file.")
+    stem = job.result_name.split(".")[0]
+    return file_response(request, job.sidecar_path, f"{stem}.provenance.json", content_type="application/json")
+
+
+@require_POST
+@login_required
+def cancel(request, job_id):
+    job = _own_job(request, job_id)
+    if job.cancel():
+        messages.info(request, "The job is cancelled.")
+    else:
+        messages.warning(request, f"A {job.state} job can't be cancelled.")
+    return redirect(request.POST.get("next") or reverse("cutout-job", args=[job.pk]))
+
+
+@require_POST
+@login_required
+def retry(request, job_id):
+    job = _own_job(request, job_id)
+    if service.retry(job):
+        messages.info(request, "The job is queued again.")
+    else:
+        messages.warning(request, f"A {job.state} job can't be retried.")
+    return redirect(request.POST.get("next") or reverse("cutout-job", args=[job.pk]))

@@ -1,0 +1,131 @@
+"""The cutout JSON API with a bearer token from the identity provider, and the pages' access rules."""
+import numpy as np
+import pytest
+import tifffile
+
+from devboss.api import procedural
+from tests.cutouts.conftest import password_grant
+from tests.cutouts.test_jobs import wait_for
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
+       "x": [100, 700], "y": [0, 600], "z": [100, 120]}
+
+
+@pytest.fixture
+def bearer(alice, devboss):
+    return {"HTTP_AUTHORIZATION": f"Bearer {password_grant(devboss, 'alice')['access_token']}"}
+
+
+def test_a_script_submits_watches_and_downloads_a_cutout_with_a_bearer_token(client, bearer):
+    from cutouts.models import CutoutJob
+
+    response = client.post("/api/cutouts/", BOX, content_type="application/json", **bearer)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert response["Location"] == body["url"]
+    job = wait_for(CutoutJob.objects.get(pk=body["id"]))
+    state = client.get(f"/api/cutouts/{job.pk}/", **bearer).json()
+    assert state["state"] == "done"
+    assert state["progress"]["blocks_done"] == state["progress"]["blocks_total"] > 0
+    assert state["bytes"] == 600 * 600 * 20
+    listed = client.get("/api/cutouts/", **bearer).json()["jobs"]
+    assert [j["id"] for j in listed] == [str(job.pk)]
+
+    download = client.get(state["result"]["download"], **bearer)
+    assert download.status_code == 200
+    assert int(download["Content-Length"]) == job.result_size
+    assert job.result_name in download["Content-Disposition"]
+    content = b"".join(download.streaming_content)
+    got = tifffile.imread(__import__("io").BytesIO(content))
+    want = procedural.cutout("demo/cortex/em", "uint8", "image", 0, (100, 700), (0, 600), (100, 120))[0]
+    np.testing.assert_array_equal(got, want)
+
+    partial = client.get(state["result"]["download"], HTTP_RANGE="bytes=100-199", **bearer)
+    assert partial.status_code == 206
+    assert partial["Content-Range"] == f"bytes 100-199/{job.result_size}"
+    assert b"".join(partial.streaming_content) == content[100:200]
+    tail = client.get(state["result"]["download"], HTTP_RANGE="bytes=-10", **bearer)
+    assert b"".join(tail.streaming_content) == content[-10:]
+    beyond = client.get(state["result"]["download"], HTTP_RANGE=f"bytes={job.result_size + 5}-", **bearer)
+    assert beyond.status_code == 416
+
+
+@pytest.mark.parametrize(
+    "change,field,message",
+    [
+        ({"x": [700, 100]}, "x", "must be less than"),
+        ({"x": [0, 5000]}, "x", "must lie within 0:2048"),
+        ({"z": [0, 10]}, "z", "must lie within 100:228"),
+        ({"x": [0, 1100]}, None, None),  # level 1 allows only 0:1024 (checked below with resolution 1)
+        ({"resolution": 9}, "resolution", "from 0 to 3"),
+        ({"resolution": "one"}, "resolution", "whole number"),
+        ({"channels": ["nope"]}, "channels", "nope"),
+        ({"channels": []}, "channels", "at least one"),
+        ({"y": ["a", "b"]}, "y", "whole numbers"),
+        ({"y": [0]}, "y", "range"),
+        ({"x": [0, 10**20]}, "x", "whole numbers"),
+        ({"format": "gif"}, "format", "one of"),
+        ({"channels": ["em", "seg"]}, "format", "different datatypes"),
+        ({"experiment": "nope"}, "experiment", "does not exist"),
+        ({"t": [0, 5]}, "t", "0:1"),
+    ],
+)
+def test_invalid_requests_get_a_message_per_field(client, bearer, change, field, message):
+    response = client.post("/api/cutouts/", {**BOX, **change}, content_type="application/json", **bearer)
+    if field is None:
+        response = client.post("/api/cutouts/", {**BOX, **change, "resolution": 1}, content_type="application/json",
+                               **bearer)
+        field, message = "x", "must lie within 0:1024 at level 1"
+    assert response.status_code == 400, response.content
+    assert message in response.json()["errors"][field]
+
+
+def test_a_box_over_the_cap_is_refused_with_the_finest_level_that_fits(client, bearer, settings):
+    settings.CUTOUT_MAX_BYTES = 2 * 1024 * 1024
+    big = {**BOX, "x": [0, 2048], "y": [0, 2048], "z": [100, 102]}  # 8 MiB at level 0, 2 MiB at level 1
+    response = client.post("/api/cutouts/", big, content_type="application/json", **bearer)
+    assert response.status_code == 400
+    assert "fits at level 1" in response.json()["errors"]["size"]
+
+
+def test_malformed_bodies_get_400_not_500(client, bearer):
+    assert client.post("/api/cutouts/", "not json", content_type="application/json", **bearer).status_code == 400
+    assert client.post("/api/cutouts/", [1, 2], content_type="application/json", **bearer).status_code == 400
+
+
+def test_anonymous_callers_get_401(client, db):
+    assert client.get("/api/cutouts/").status_code == 401
+    assert client.post("/api/cutouts/", BOX, content_type="application/json").status_code == 401
+
+
+def test_another_user_cannot_see_download_cancel_or_retry_a_job(client, alice, bob):
+    from cutouts import service
+    from cutouts.validation import validate
+
+    job = wait_for(service.submit(validate(alice, BOX)))
+    client.force_login(bob)
+    for url in (f"/api/cutouts/{job.pk}/", f"/api/cutouts/{job.pk}/download", f"/cutouts/{job.pk}/",
+                f"/cutouts/{job.pk}/download", f"/cutouts/{job.pk}/provenance.json"):
+        assert client.get(url).status_code == 404, url
+    for url in (f"/api/cutouts/{job.pk}/cancel", f"/api/cutouts/{job.pk}/retry", f"/cutouts/{job.pk}/cancel"):
+        assert client.post(url).status_code == 404, url
+    assert client.get("/api/cutouts/").json()["jobs"] == []
+    client.force_login(alice)
+    assert client.get(f"/cutouts/{job.pk}/download").status_code == 200
+    page = client.get(f"/cutouts/{job.pk}/").content.decode()
+    assert "BOSS_TOKEN" in page and "bossdb://demo/cortex/em" in page
+
+
+def test_cancel_and_retry_follow_the_state_machine(client, alice, bearer):
+    from cutouts.validation import validate
+
+    job = validate(alice, BOX)
+    job.state = "failed"
+    job.save()
+    assert client.post(f"/api/cutouts/{job.pk}/cancel", **bearer).status_code == 409
+    assert client.post(f"/api/cutouts/{job.pk}/retry", **bearer).status_code == 202
+    job = wait_for(job)
+    assert job.state == "done", job.error
+    assert client.post(f"/api/cutouts/{job.pk}/retry", **bearer).status_code == 409
