@@ -45,6 +45,23 @@ def _size_context(detail, request_data):
     return {"rows": rows, "current": next(row for row in rows if row.resolution == r), "best": finest_fitting(rows)}
 
 
+def _physical(detail, request_data):
+    """Each axis's range in physical units at the chosen level ('2,048 – 6,144'), as form.js shows it."""
+    try:
+        r = int(request_data["resolution"])
+        voxel = next(lv.voxel_size for lv in detail.levels if lv.resolution == r)
+    except (KeyError, TypeError, ValueError, StopIteration):
+        return {}
+    out = {}
+    for i, axis in enumerate(AXES):
+        try:
+            lo, hi = (int(str(v).strip()) for v in request_data[axis])
+        except (KeyError, TypeError, ValueError):
+            continue
+        out[axis] = f"{lo * voxel[i]:,g} – {hi * voxel[i]:,g}"
+    return out
+
+
 @login_required
 def cutout_form(request, collection, experiment):
     detail = client.get_experiment_detail(request.user, collection, experiment)
@@ -74,6 +91,7 @@ def cutout_form(request, collection, experiment):
         "errors": errors,
         "formats": FORMATS,
         "size": _size_context(detail, data) if detail.levels else None,
+        "physical": _physical(detail, data) if detail.levels else {},
         "levels_json": {"levels": levels, "max_bytes": settings.CUTOUT_MAX_BYTES,
                         "dtypes": {c.name: c.datatype for c in detail.channels}},
         "max_bytes": settings.CUTOUT_MAX_BYTES,
