@@ -106,7 +106,8 @@ class VolumeTiff:
     removed, so nothing half-written remains.
     """
 
-    def __init__(self, path, zyx, dtype, calibration, flavour="ome", channels=1, times=1, channel_names=()):
+    def __init__(self, path, zyx, dtype, calibration, flavour="ome", channels=1, times=1, channel_names=(),
+                 resume=False):
         if flavour not in FLAVOURS:
             raise WriterError(f"unknown TIFF flavour {flavour!r}")
         self.path = os.fspath(path)
@@ -126,17 +127,43 @@ class VolumeTiff:
         self.shape, self.axes = shape, axes
         self.calibration = calibration
         self.channel_names = channel_names
+        # resume=True (the command line): reopen an existing temporary file instead of recreating it, and
+        # keep it on an error, so that an interrupted download continues where it stopped.
+        self.resume = resume
+        self.resumed = False  # True when open() found a usable temporary file from an earlier run
         self._fd = None
 
-    def __enter__(self):
+    def _existing_offset(self):
+        """The image data offset of a temporary file left by an earlier run, or None if it is unusable."""
         try:
-            self.offset = _create(self.tmp_path, self.shape, self.axes, self.dtype, self.flavour, self.calibration,
-                                  self.channel_names)
+            with tifffile.TiffFile(self.tmp_path) as tif:
+                series = tif.series[0]
+                offset = series.dataoffset
+                fits = (series.dtype == self.dtype and prod(series.shape) == prod(self.shape)
+                        and offset is not None and os.path.getsize(self.tmp_path) >= offset + series.nbytes)
+        except Exception:  # a header cut short or garbage: start this file again
+            return None
+        return offset if fits else None
+
+    def open(self):
+        """Create the empty file (or reopen the earlier run's, with resume=True) and return self."""
+        try:
+            offset = self._existing_offset() if self.resume and os.path.exists(self.tmp_path) else None
+            self.resumed = offset is not None
+            if offset is None:
+                offset = _create(self.tmp_path, self.shape, self.axes, self.dtype, self.flavour, self.calibration,
+                                 self.channel_names)
+            self.offset = offset
             self._fd = os.open(self.tmp_path, os.O_WRONLY)
+            if self.resume and not self.resumed:
+                os.fsync(self._fd)  # the header must be on disk before any block is recorded as written
         except OSError as exc:
             self._discard()
             raise WriterError(f"could not create the TIFF: {exc.strerror or exc}") from exc
         return self
+
+    def __enter__(self):
+        return self.open()
 
     def _plane_offset(self, t, c, z):
         _, y_n, x_n = self.zyx
@@ -171,10 +198,21 @@ class VolumeTiff:
         except FileNotFoundError:
             pass
 
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self._discard()
-            return False
+    def flush(self):
+        """Make the blocks written so far durable (before recording them as done)."""
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
+
+    def close_partial(self):
+        """Close without finishing, keeping the temporary file for a later run to resume."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def commit(self):
+        """fsync, close and rename the temporary file to its final name."""
         try:
             os.fsync(self._fd)
             os.close(self._fd)
@@ -183,4 +221,13 @@ class VolumeTiff:
         except OSError as err:
             self._discard()
             raise WriterError(f"finishing the TIFF failed: {err.strerror or err}") from err
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            if self.resume:
+                self.close_partial()
+            else:
+                self._discard()
+            return False
+        self.commit()
         return False
