@@ -7,7 +7,9 @@ from math import ceil, floor, prod
 
 from django.conf import settings
 
+from cutouts import limits
 from cutouts.models import DTYPE_BYTES, FORMATS, CutoutJob
+from portal import ngstate
 from portal.boss import client
 from portal.boss.errors import BossForbidden, BossNotFound
 
@@ -181,7 +183,7 @@ def validate(user, data):
         raise CutoutInvalid(errors)
 
     frame = detail.frame
-    return CutoutJob(
+    job = CutoutJob(
         owner=user,
         collection=collection,
         experiment=experiment,
@@ -196,5 +198,10 @@ def validate(user, data):
             "voxel_unit": frame.voxel_unit,
             "hierarchy_method": detail.experiment.hierarchy_method,
             "boss_url": settings.BOSS_URL,
+            "viewer_url": viewer,
         },
     )
+    problem = limits.submission_problem(user, job)
+    if problem:
+        raise CutoutInvalid({"limit": problem})
+    return job

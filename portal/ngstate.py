@@ -19,12 +19,13 @@ def _metres(size, unit):
     return float(size) / METRES_PER_UNIT[unit]
 
 
-def viewer_state(collection, experiment, channels, frame, boss_url=None, layout="4panel"):
+def viewer_state(collection, experiment, channels, frame, boss_url=None, layout="4panel", box=None):
     """The Neuroglancer state showing `channels` (objects with name/type) of one experiment.
 
     One layer per channel: `image` for image channels, `segmentation` (npz-encoded, exact ids) for
     annotation channels, drawn above the images. Position is the frame centre in voxels; the zoom
-    fits the frame's x/y extent into one panel.
+    fits the frame's x/y extent into one panel. With `box` ((x0, x1), (y0, y1), (z0, z1) in level-0
+    voxels), the view is framed on the box instead, which is drawn as a bounding-box annotation.
     """
     boss_url = (boss_url or settings.BOSS_PUBLIC_URL).rstrip("/")
     ordered = [ch for ch in channels if ch.type != "annotation"] + [ch for ch in channels if ch.type == "annotation"]
@@ -50,10 +51,22 @@ def viewer_state(collection, experiment, channels, frame, boss_url=None, layout=
         "layers": layers,
         "layout": layout,
     }
+    if box is not None:
+        (x0, x1), (y0, y1), (z0, z1) = box
+        state["position"] = [(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2]
+        state["crossSectionScale"] = max(1.0, max(x1 - x0, y1 - y0) / PANEL_PIXELS)
+        state["projectionScale"] = float(max(x1 - x0, y1 - y0, z1 - z0) * 2)
+        layers.append({
+            "type": "annotation",
+            "source": "local://annotations",
+            "name": "cutout box",
+            "annotations": [{"type": "axis_aligned_bounding_box", "id": "cutout-box",
+                             "pointA": [x0, y0, z0], "pointB": [x1, y1, z1]}],
+        })
     return state
 
 
-def viewer_url(collection, experiment, channels, frame, ndviz_url=None, boss_url=None, layout="4panel"):
+def viewer_url(collection, experiment, channels, frame, ndviz_url=None, boss_url=None, layout="4panel", box=None):
     """NDVIZ_URL#!<url-quoted JSON state>."""
-    state = viewer_state(collection, experiment, channels, frame, boss_url=boss_url, layout=layout)
+    state = viewer_state(collection, experiment, channels, frame, boss_url=boss_url, layout=layout, box=box)
     return (ndviz_url or settings.NDVIZ_URL) + "#!" + quote(json.dumps(state, separators=(",", ":")), safe="")

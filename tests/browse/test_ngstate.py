@@ -94,3 +94,24 @@ def test_a_name_with_quotes_cannot_break_out_of_the_json():
     odd = Channel('a"b', "cortex", "image", "uint8")
     _, state = decode(link([odd]))
     assert state["layers"][0]["name"] == 'a"b'
+
+
+def test_a_box_frames_the_view_and_is_drawn_as_a_bounding_box():
+    import json
+    from types import SimpleNamespace
+    from urllib.parse import unquote
+
+    from portal.ngstate import viewer_url
+
+    frame = SimpleNamespace(x_start=0, x_stop=2048, y_start=0, y_stop=2048, z_start=100, z_stop=228,
+                            x_voxel_size=4.0, y_voxel_size=4.0, z_voxel_size=40.0, voxel_unit="nanometers")
+    em = SimpleNamespace(name="em", type="image")
+    url = viewer_url("demo", "cortex", [em], frame, ndviz_url="https://viewer/", boss_url="https://boss",
+                     box=((100, 1124), (0, 512), (110, 150)))
+    state = json.loads(unquote(url.split("#!", 1)[1]))
+    assert state["position"] == [612.0, 256.0, 130.0]
+    (box_layer,) = [layer for layer in state["layers"] if layer["type"] == "annotation"]
+    (annotation,) = box_layer["annotations"]
+    assert annotation["type"] == "axis_aligned_bounding_box"
+    assert annotation["pointA"] == [100, 0, 110] and annotation["pointB"] == [1124, 512, 150]
+    assert state["crossSectionScale"] == 2.0

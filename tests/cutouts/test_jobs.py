@@ -72,6 +72,7 @@ def test_the_sidecar_intern_snippet_returns_the_same_array(alice, devboss):
     sidecar = json.loads(job.sidecar_path.read_text())
     assert sidecar["voxel_size"] == {"x": 4.0, "y": 4.0, "z": 40.0, "unit": "nanometers"}
     assert sidecar["box_physical"]["z"] == [4000.0, 4800.0]
+    assert "axis_aligned_bounding_box" in sidecar["viewer_url"]  # the viewer link is framed on the box
     snippet = sidecar["channels"]["fluo"]["intern"]
     assert devboss.token("alice") not in snippet
     os.environ["BOSS_TOKEN"] = devboss.token("alice")
