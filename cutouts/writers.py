@@ -107,7 +107,7 @@ class VolumeTiff:
     """
 
     def __init__(self, path, zyx, dtype, calibration, flavour="ome", channels=1, times=1, channel_names=(),
-                 resume=False):
+                 resume=False, plane=False):
         if flavour not in FLAVOURS:
             raise WriterError(f"unknown TIFF flavour {flavour!r}")
         self.path = os.fspath(path)
@@ -117,6 +117,10 @@ class VolumeTiff:
         self.zyx = tuple(int(v) for v in zyx)
         self.channels, self.times = channels, times
         shape, axes = self.zyx, "ZYX"
+        if plane:  # one 2-D image (a slice of a TIFF stack): no Z axis in the file's metadata
+            if self.zyx[0] != 1 or channels > 1 or times > 1:
+                raise WriterError(f"a plane holds one slice, not {self.zyx}")
+            shape, axes = self.zyx[1:], "YX"
         if channels > 1:
             shape, axes = (channels, *shape), "C" + axes
         if times > 1:
