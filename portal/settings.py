@@ -39,11 +39,13 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
     "mozilla_django_oidc",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.csp.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,7 +110,7 @@ SESSION_COOKIE_NAME = "portal_sessionid"
 CSRF_COOKIE_NAME = "portal_csrftoken"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 USE_TZ = True
@@ -228,4 +230,76 @@ CUTOUT_MAX_ATTEMPTS = envint("CUTOUT_MAX_ATTEMPTS", 3)
 CELERY_BEAT_SCHEDULE = {
     "expire-cutout-results": {"task": "cutouts.expire_results", "schedule": 3600.0},
     "requeue-stale-cutouts": {"task": "cutouts.requeue_stale_jobs", "schedule": 120.0},
+}
+
+# --- Per-user limits and BOSS egress (cutouts/limits.py, cutouts/semaphore.py) ---------------------------
+CUTOUT_MAX_RUNNING_PER_USER = envint("CUTOUT_MAX_RUNNING_PER_USER", 2)  # more wait in the queue
+CUTOUT_MAX_QUEUED_PER_USER = envint("CUTOUT_MAX_QUEUED_PER_USER", 10)  # more are refused at submission
+CUTOUT_MAX_RESULT_BYTES_PER_USER = envint("CUTOUT_MAX_RESULT_BYTES_PER_USER", 10 * 10**9)  # unexpired results
+CUTOUT_REQUEUE_SECONDS = envint("CUTOUT_REQUEUE_SECONDS", 30)  # a job over the running limit waits this long
+# Block requests in flight to BOSS from all workers together (a Redis semaphore on CELERY_BROKER_URL).
+BOSS_MAX_CONCURRENT_REQUESTS = envint("BOSS_MAX_CONCURRENT_REQUESTS", 16)
+BOSS_REQUEST_LEASE_SECONDS = envint("BOSS_REQUEST_LEASE_SECONDS", 300)  # a dead worker's slot frees after this
+
+# --- Where results live (cutouts/storage.py) ------------------------------------------------------------
+# "local": files under CUTOUT_RESULTS_DIR (one volume shared by every worker and the web server);
+# "s3": an S3-compatible bucket, downloaded by signed URLs that expire after CUTOUT_S3_URL_SECONDS.
+CUTOUT_STORAGE = env("CUTOUT_STORAGE", "local")
+if CUTOUT_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured(f"CUTOUT_STORAGE must be local or s3, not {CUTOUT_STORAGE!r}.")
+# Jobs write here first (a TIFF is written block by block in place), then move the file to the storage:
+# keep it on the same file system as CUTOUT_RESULTS_DIR so that the move is a rename.
+CUTOUT_SCRATCH_DIR = Path(env("CUTOUT_SCRATCH_DIR", "")) if env("CUTOUT_SCRATCH_DIR") else None
+CUTOUT_S3 = {
+    "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+    "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,  # MinIO, Ceph...; empty for AWS itself
+    "region_name": env("AWS_S3_REGION_NAME") or None,
+    "access_key": env("AWS_ACCESS_KEY_ID"),
+    "secret_key": envsecret("AWS_SECRET_ACCESS_KEY"),
+    "location": env("AWS_LOCATION", "cutouts"),  # a prefix inside the bucket
+    "querystring_auth": True,
+    "querystring_expire": envint("CUTOUT_S3_URL_SECONDS", 3600),
+    "default_acl": None,
+    "file_overwrite": True,
+}
+if CUTOUT_STORAGE == "s3" and not CUTOUT_S3["bucket_name"]:
+    raise ImproperlyConfigured("CUTOUT_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+
+# --- Production (PORTAL_DEV off): HTTPS only, hashed static files, a strict Content Security Policy -------
+# The portal sits behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER names the header that proxy sets
+# (e.g. X-Forwarded-Proto); only set it if the proxy always sets or strips that header.
+_proxy_header = env("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_header.upper().replace('-', '_')}", "https") if _proxy_header else None
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "0" if PORTAL_DEV else "1")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers and container health checks speak plain HTTP
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "0" if PORTAL_DEV else "1")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if PORTAL_DEV else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "1")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "1")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # Hashed names (cached forever by browsers) need `collectstatic`, which the Dockerfile runs.
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if PORTAL_DEV
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    },
+}
+# Pages run only the portal's own static scripts: no inline script or style, no other origin, except
+# that logging in and out sends the browser (by a form POST, then a redirect) to the OIDC provider
+# (portal/csp.py adds its origin to form-action).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
 }
