@@ -378,3 +378,16 @@ def get_experiment_detail(user, collection, experiment, refresh=False):
         except (errors.BossBadRequest, errors.BossForbidden, errors.BossNotFound) as exc:
             detail.levels_error = exc.message
     return detail
+
+
+def ping(timeout=3.0):
+    """BOSS answers at all (no login, no cache): for /healthz. Raises BossUnavailable otherwise.
+
+    Reference: GET /ping/ (https://docs.theboss.io/docs/)
+    """
+    try:
+        response = requests.get(f"{settings.BOSS_URL}/ping/", timeout=timeout)
+    except requests.RequestException as exc:
+        raise errors.BossUnavailable(f"BOSS did not answer ({type(exc).__name__})") from None
+    if response.status_code != 200:
+        raise errors.BossUnavailable(f"BOSS answered {response.status_code}")
