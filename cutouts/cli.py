@@ -498,7 +498,7 @@ class SlabWriter:
             self.files = [VolumeTiff(folder / slab.files[0], zyx, plan.dtype, cal, flavour="ome",
                                      times=plan.box.time_samples, channel_names=(req.channel,), resume=True)]
         else:
-            self.files = [VolumeTiff(folder / name, (1, zyx[1], zyx[2]), plan.dtype, cal, flavour="imagej",
+            self.files = [VolumeTiff(folder / name, (1, zyx[1], zyx[2]), plan.dtype, cal, flavour="imagej", plane=True,
                                      resume=True) for name in slab.files]
 
     def open(self):
