@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from cutouts import api, views
 from portal.errors import boss_errors
@@ -17,3 +17,4 @@ urlpatterns = [
     path("api/cutouts/<uuid:job_id>/cancel", api.cancel, name="api-cutout-cancel"),
     path("api/cutouts/<uuid:job_id>/retry", api.retry, name="api-cutout-retry"),
 ]
+urlpatterns.append(path("", include("cutouts.urls_beyond")))  # viewer links, previews, short links

@@ -1,0 +1,111 @@
+"""Short links (/s/<slug>) to a Neuroglancer state or a cutout recipe, owned by the user who made them.
+
+A public viewer link opens Neuroglancer with `#!<portal>/s/<slug>.json`: Neuroglancer fetches the state
+from us (anonymously, hence the CORS header). A private one can't work that way (Neuroglancer's fetch
+carries no session cookie), so the owner's redirect carries the state itself in the fragment.
+"""
+import json
+from datetime import timedelta
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from cutouts.forms import parse_form
+from cutouts.neuroglancer import query_for_request, read_state
+from portal.models import ShortLink
+
+DEFAULT_DAYS = 90
+MAX_PAYLOAD = 200_000  # characters of JSON
+
+
+def _visible_link(request, slug):
+    link = ShortLink.objects.filter(slug=slug).first()
+    if link is None or not link.visible_to(request.user):
+        raise Http404("No such link, or it has expired.")
+    return link
+
+
+def _field(request, name, default=""):
+    return request.POST.get(name) or request.GET.get(name) or default
+
+
+def _payload(request, kind):
+    """The state (viewer) or request dict (recipe) to store, or None if unreadable."""
+    if kind == ShortLink.VIEWER:
+        state, _ = read_state(_field(request, "state"))
+        return state
+    collection, experiment = _field(request, "collection"), _field(request, "experiment")
+    if not (collection and experiment):
+        return None
+    data = parse_form(request.POST, collection, experiment)
+    return {k: v for k, v in data.items() if v not in ("", [], ["", ""])}
+
+
+@require_POST
+@login_required
+def create(request):
+    kind = _field(request, "kind")
+    if kind not in (ShortLink.VIEWER, ShortLink.RECIPE):
+        return HttpResponseBadRequest("kind must be viewer or recipe")
+    payload = _payload(request, kind)
+    if payload is None or len(json.dumps(payload)) > MAX_PAYLOAD:
+        return HttpResponseBadRequest("Nothing to share: the state or recipe could not be read.")
+    try:
+        days = int(_field(request, "days", DEFAULT_DAYS))
+    except ValueError:
+        days = DEFAULT_DAYS
+    link = ShortLink.objects.create(
+        owner=request.user, kind=kind, payload=payload, title=_field(request, "title")[:255],
+        public=_field(request, "public") in ("1", "on", "true"),
+        expires=timezone.now() + timedelta(days=days) if days > 0 else None,
+    )
+    messages.success(request, "Short link created: " + request.build_absolute_uri(reverse("link-open", args=[link.slug])))
+    return redirect(reverse("link-list") + f"#link-{link.slug}")
+
+
+@login_required
+def link_list(request):
+    links = ShortLink.objects.filter(owner=request.user)
+    rows = [{"link": link, "url": request.build_absolute_uri(reverse("link-open", args=[link.slug]))} for link in links]
+    return render(request, "links/list.html", {"rows": rows})
+
+
+@require_POST
+@login_required
+def delete(request, slug):
+    deleted, _ = ShortLink.objects.filter(owner=request.user, slug=slug).delete()
+    if not deleted:
+        raise Http404("No such link.")
+    messages.info(request, "The link is deleted.")
+    return redirect("link-list")
+
+
+def open_link(request, slug):
+    link = _visible_link(request, slug)
+    if link.kind == ShortLink.RECIPE:
+        data = link.payload
+        form = reverse("cutout-form", args=[data.get("collection", ""), data.get("experiment", "")])
+        return redirect(form + "?" + query_for_request(data))
+    if link.public:
+        target = request.build_absolute_uri(reverse("link-state", args=[link.slug]))
+    else:
+        target = quote(json.dumps(link.payload, separators=(",", ":")), safe="")
+    return redirect(settings.NDVIZ_URL + "#!" + target)
+
+
+def state_json(request, slug):
+    """The stored Neuroglancer state, for Neuroglancer's `#!<url>` form (fetched cross-origin)."""
+    link = ShortLink.objects.filter(slug=slug, kind=ShortLink.VIEWER).first()
+    if link is None or not link.visible_to(request.user):
+        response = JsonResponse({"error": "No such link, or it has expired."}, status=404)
+    else:
+        response = JsonResponse(link.payload)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

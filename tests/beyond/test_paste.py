@@ -1,0 +1,58 @@
+"""The paste box and the bookmarklet's target: a viewer link becomes the pre-filled cutout form."""
+from types import SimpleNamespace
+from urllib.parse import quote
+
+from portal import ngstate
+from portal.boss import client as boss_client
+
+
+def viewer_link(alice, box, names=("em",)):
+    detail = boss_client.get_experiment_detail(alice, "demo", "cortex")
+    chans = [SimpleNamespace(name=n, type="image") for n in names]
+    return ngstate.viewer_url("demo", "cortex", chans, detail.frame, ndviz_url="https://v.example.org/",
+                              boss_url="https://boss.example.org", box=box)
+
+
+def test_a_pasted_link_redirects_to_the_filled_form(client, alice):
+    client.force_login(alice)
+    url = viewer_link(alice, ((512, 1024), (256, 768), (120, 140)), names=("em", "fluo"))
+    response = client.post("/cutouts/from-viewer/", {"url": url})
+    assert response.status_code == 302
+    assert response["Location"] == ("/c/demo/cortex/cutout/?channels=em&channels=fluo&resolution=0&x0=512&x1=1024"
+                                     "&y0=256&y1=768&z0=120&z1=140&format=ome-tiff")
+    form = client.get(response["Location"])
+    assert form.status_code == 200
+    assert b'name="x0" value="512"' in form.content and b'name="z1" value="140"' in form.content
+
+
+def test_the_bookmarklet_sends_a_get(client, alice):
+    client.force_login(alice)
+    url = viewer_link(alice, ((0, 100), (0, 100), (100, 110)))
+    response = client.get("/cutouts/from-viewer/?url=" + quote(url, safe=""))
+    assert response.status_code == 302 and "x0=0&x1=100" in response["Location"]
+
+
+def test_an_unreadable_link_re_shows_the_box_with_messages(client, alice):
+    client.force_login(alice)
+    response = client.post("/cutouts/from-viewer/", {"url": "https://v.example.org/#!{oops"})
+    assert response.status_code == 400
+    assert b"not valid JSON" in response.content and b"{oops" in response.content
+
+
+def test_non_boss_layers_become_warnings_on_the_form(client, alice):
+    client.force_login(alice)
+    state = '{"layers":[{"type":"image","name":"em","source":"boss://https://b.org/demo/cortex/em"},' \
+            '{"type":"image","name":"gs","source":"precomputed://gs://x"}],"position":[1024,1024,150]}'
+    response = client.post("/cutouts/from-viewer/", {"url": state, "depth": "8"}, follow=True)
+    assert response.status_code == 200
+    assert b"not a BOSS source" in response.content
+    assert b'name="z0" value="146"' in response.content
+
+
+def test_the_form_and_experiment_pages_offer_the_box_and_bookmarklet(client, alice):
+    client.force_login(alice)
+    for page in ("/c/demo/cortex/cutout/", "/c/demo/cortex/"):
+        body = client.get(page).content.decode()
+        assert 'action="/cutouts/from-viewer/"' in body
+        assert "javascript:location.href=&#x27;" not in body  # literal template text, not escaped
+        assert "javascript:location.href='http://testserver/cutouts/from-viewer/?url='+encodeURIComponent(location.href)" in body
