@@ -1,0 +1,84 @@
+"""boss-cutout vs a plain intern script on a >= 2 GB box: `python -m bench.cli_bench [--z 128]`.
+
+Starts a devboss of its own (a seeded temporary database, gunicorn on a free port), then downloads the same
+box of demo/large/em twice, each in a subprocess of its own, in the same run:
+- `boss-cutout ... --format tiff-stack` (python -m cutouts.cli, default 4 workers, 16 MB blocks);
+- the obvious script: intern's `get_cutout` (its default parallel mode) and `tifffile.imwrite` of the array.
+Reports wall time, throughput (MB/s of uncompressed voxels, 1 MB = 10^6 bytes) and each child's peak RSS
+(`os.wait4`'s rusage, which includes the child's own waited-for children such as intern's Pool workers).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from devboss import procs
+from tests.conftest import start_devboss
+
+MB = 1e6
+
+INTERN_SCRIPT = """
+import sys, tifffile
+from intern.remote.boss import BossRemote
+host, out, x1, y1, z1 = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+rmt = BossRemote({"protocol": "http", "host": host, "token": "public"})
+channel = rmt.get_channel("em", "demo", "large")
+data = rmt.get_cutout(channel, 0, [0, x1], [0, y1], [0, z1])
+tifffile.imwrite(out, data, photometric="minisblack", bigtiff=True)
+"""
+
+
+def measure(argv, env):
+    """(seconds, peak RSS in MB) of a child process, which must succeed."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=procs.python_env(env), cwd=procs.REPO)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed with exit code {proc.returncode}")
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def run(server, work, x1, y1, z1):
+    nbytes = x1 * y1 * z1
+    rows = []
+    out = os.path.join(work, "cli")
+    cli = [sys.executable, "-m", "cutouts.cli", "bossdb://demo/large/em", "-x", f"0:{x1}", "-y", f"0:{y1}",
+           "-z", f"0:{z1}", "--out", out, "--boss-url", server.url, "--quiet"]
+    rows.append(("boss-cutout (tiff-stack, 4 workers)", *measure(cli, {})))
+    shutil.rmtree(out)
+    path = os.path.join(work, "intern.tif")
+    script = [sys.executable, "-c", INTERN_SCRIPT, f"127.0.0.1:{server.port}", path, str(x1), str(y1), str(z1)]
+    rows.append(("intern get_cutout + tifffile.imwrite", *measure(script, {})))
+    os.unlink(path)
+    return nbytes, rows
+
+
+def print_table(nbytes, box, rows):
+    print(f"box: demo/large/em x 0:{box[0]} y 0:{box[1]} z 0:{box[2]}, uint8, {nbytes / MB:.0f} MB")
+    print(f"{'client':40} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12}")
+    for name, seconds, rss in rows:
+        print(f"{name:40} {seconds:8.1f} {nbytes / MB / seconds:8.1f} {rss:12.0f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--z", type=int, default=128, help="slices of the 4096x4096 box (128: 2.1 GB)")
+    args = parser.parse_args()
+    box = (4096, 4096, args.z)
+    with tempfile.TemporaryDirectory(prefix="cli-bench-") as tmp:
+        os.makedirs(os.path.join(tmp, "devboss"))
+        server = start_devboss(os.path.join(tmp, "devboss"))
+        try:
+            nbytes, rows = run(server, tmp, *box)
+        finally:
+            procs.stop(server.proc)
+    print_table(nbytes, box, rows)
+
+
+if __name__ == "__main__":
+    main()
