@@ -7,7 +7,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from cutouts import service
-from cutouts.downloads import file_response
+from cutouts.downloads import result_response
 from cutouts.models import CutoutJob
 from cutouts.serialize import job_json
 from cutouts.validation import CutoutInvalid, validate
@@ -58,9 +58,10 @@ def download(request, job_id):
     if not request.user.is_authenticated:
         return _login_required()
     job = own_job(request, job_id)
-    if not job.can_download or not job.result_path.exists():
+    response = result_response(request, job, job.result_name, job.result_name) if job.can_download else None
+    if response is None:
         return Response({"detail": f"The job is {job.state}: there is no file to download."}, status=409)
-    return file_response(request, job.result_path, job.result_name)
+    return response
 
 
 @api_view(["POST"])

@@ -4,7 +4,9 @@ import mimetypes
 import os
 import re
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+
+from cutouts import storage
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -55,3 +57,15 @@ def file_response(request, path, filename, content_type=None):
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
     return response
+
+
+def result_response(request, job, name, filename, content_type=None):
+    """A job's stored file: served here (ranged) from local disk, or a redirect to a signed, expiring URL
+    of the bucket. None when the file isn't there."""
+    store = storage.results_storage()
+    if not storage.exists(job, name, store):
+        return None
+    path = storage.local_path(job, name, store)
+    if path is None:
+        return HttpResponseRedirect(storage.signed_url(job, name, filename, store))
+    return file_response(request, path, filename, content_type=content_type)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from django.conf import settings
 
-from cutouts import notify, recipes
+from cutouts import notify, recipes, semaphore, storage
 from cutouts.blocks import plan_blocks
 from cutouts.writers import VolumeTiff, WriterError, calibration
 from portal.boss.credentials import credential_for
@@ -27,6 +27,7 @@ from portal.boss.volume import read_block
 log = logging.getLogger(__name__)
 
 PORTAL_VERSION = "0.1.0"
+SIDECAR = "provenance.json"
 
 
 class JobCancelled(Exception):
@@ -73,8 +74,9 @@ class Fetcher:
         renewed = False
         for attempt in range(self.retries + 1):
             try:
-                data = read_block(self._remote(), job.collection, job.experiment, channel, datatype, job.resolution,
-                                  block.x, block.y, block.z, t)
+                with semaphore.boss_request_slot():  # the cap on requests to BOSS from all workers together
+                    data = read_block(self._remote(), job.collection, job.experiment, channel, datatype,
+                                      job.resolution, block.x, block.y, block.z, t)
                 return data[0] if t else data
             except BossForbidden as exc:
                 if exc.boss_status == 401 and not renewed:  # the access token expired mid-job
@@ -159,10 +161,13 @@ def _sidecar(job, files, cal, started):
 def run(job):
     """Execute a job that the caller has already moved to running. Leaves it done, failed or cancelled."""
     started = datetime.now(timezone.utc)
-    folder = job.folder
+    folder = storage.scratch_folder(job)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         name, size = _produce(job, folder, started)
+        # Into the shared storage (a rename on local disk) before the job says done.
+        storage.publish(job, folder / name, name)
+        storage.publish(job, folder / SIDECAR, SIDECAR)
     except JobCancelled:
         _clean(folder)
         return
@@ -174,8 +179,9 @@ def run(job):
         _clean(folder)
         job.fail(f"The portal failed while making this cutout ({type(exc).__name__}); it has been logged.")
     else:
+        _clean(folder)
         if not job.finish(name, size):  # cancelled while the last block was written
-            _clean(folder)
+            storage.delete_job_files(job)
             return
     notify.email_owner(job)
 
@@ -234,7 +240,7 @@ def _produce(job, folder, started):
                         times=times, channel_names=channels) as out:
             _fetch_all(job, fetcher, tasks_for(channels), writer_for(out))
         sidecar = _sidecar(job, [name], cal, started)
-    tmp = job.sidecar_path.with_suffix(".json.part")
+    tmp = folder / (SIDECAR + ".part")
     tmp.write_text(sidecar)
-    os.replace(tmp, job.sidecar_path)
+    os.replace(tmp, folder / SIDECAR)
     return name, (folder / name).stat().st_size

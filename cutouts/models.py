@@ -95,6 +95,8 @@ class CutoutJob(models.Model):
     def progress(self):
         return 0.0 if not self.blocks_total else self.blocks_done / self.blocks_total
 
+    # The job's files are `<id>/<result_name>` and `<id>/provenance.json` in the results storage
+    # (cutouts/storage.py); these paths are where they are when that storage is local disk.
     @property
     def folder(self):
         return Path(settings.CUTOUT_RESULTS_DIR) / str(self.id)

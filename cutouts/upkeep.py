@@ -1,11 +1,11 @@
 """Periodic upkeep (Celery beat, or `manage.py cutouts_upkeep`): expire old results, rescue lost jobs."""
 import logging
-import shutil
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from cutouts import storage
 from cutouts.models import CutoutJob
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ def expire_results(now=None):
     now = now or timezone.now()
     count = 0
     for job in CutoutJob.objects.filter(state=CutoutJob.DONE, expires__lte=now):
-        shutil.rmtree(job.folder, ignore_errors=True)
+        storage.delete_job_files(job)
         if job.expire():
             count += 1
     return count

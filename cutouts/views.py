@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cutouts import recipes, service
-from cutouts.downloads import file_response
+from cutouts.downloads import result_response
 from cutouts.forms import initial_request, parse_form, query_for_job
 from cutouts.models import FORMATS, CutoutJob
 from cutouts.serialize import job_json
@@ -126,18 +126,21 @@ def job_page(request, job_id):
 @login_required
 def download(request, job_id):
     job = _own_job(request, job_id)
-    if not job.can_download or not job.result_path.exists():
+    response = result_response(request, job, job.result_name, job.result_name) if job.can_download else None
+    if response is None:
         raise Http404("This job has no file to download.")
-    return file_response(request, job.result_path, job.result_name)
+    return response
 
 
 @login_required
 def provenance(request, job_id):
     job = _own_job(request, job_id)
-    if not job.can_download or not job.sidecar_path.exists():
-        raise Http404("This job has no provenance file.")
     stem = job.result_name.split(".")[0]
-    return file_response(request, job.sidecar_path, f"{stem}.provenance.json", content_type="application/json")
+    response = (result_response(request, job, "provenance.json", f"{stem}.provenance.json",
+                                content_type="application/json") if job.can_download else None)
+    if response is None:
+        raise Http404("This job has no provenance file.")
+    return response
 
 
 @require_POST

@@ -259,6 +259,7 @@ CUTOUT_S3 = {
     "location": env("AWS_LOCATION", "cutouts"),  # a prefix inside the bucket
     "querystring_auth": True,
     "querystring_expire": envint("CUTOUT_S3_URL_SECONDS", 3600),
+    "signature_version": "s3v4",  # what MinIO, Ceph and every AWS region accept
     "default_acl": None,
     "file_overwrite": True,
 }

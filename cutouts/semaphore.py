@@ -1,0 +1,96 @@
+"""A counting semaphore in Redis, shared by every worker on every machine: it caps the block requests in
+flight to BOSS at BOSS_MAX_CONCURRENT_REQUESTS, however many workers and threads there are.
+
+The holders are a sorted set of leases scored by their expiry time (Redis's own clock, so machines need
+not agree on the time). Taking a slot first drops expired leases: a worker killed while holding one
+frees it after `lease_seconds`, without anyone cleaning up.
+"""
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+import redis
+from django.conf import settings
+
+# KEYS[1] the set; ARGV: limit, lease seconds, token. Returns 1 when the token got a slot.
+_ACQUIRE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], t + tonumber(ARGV[2]), ARGV[3])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 60)
+  return 1
+end
+return 0
+"""
+
+
+class Semaphore:
+    def __init__(self, client, name, limit, lease_seconds=300, poll_seconds=0.05):
+        self.client = client
+        self.name = name
+        self.limit = limit
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self._acquire = client.register_script(_ACQUIRE)
+
+    def try_acquire(self):
+        """A lease token, or None when all slots are taken."""
+        token = uuid.uuid4().hex
+        return token if self._acquire(keys=[self.name], args=[self.limit, self.lease_seconds, token]) else None
+
+    def acquire(self, timeout=None):
+        """Wait for a slot (for ever, or `timeout` seconds: then None)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = self.poll_seconds
+        while True:
+            token = self.try_acquire()
+            if token or (deadline is not None and time.monotonic() >= deadline):
+                return token
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def release(self, token):
+        self.client.zrem(self.name, token)
+
+    def holders(self):
+        """Leases not yet expired (for tests and monitoring)."""
+        now = self.client.time()
+        return self.client.zcount(self.name, now[0] + now[1] / 1e6, "+inf")
+
+    @contextmanager
+    def slot(self):
+        token = self.acquire()
+        try:
+            yield token
+        finally:
+            self.release(token)
+
+
+_clients = {}
+_lock = threading.Lock()
+
+
+def boss_requests():
+    """The semaphore around block requests to BOSS, or None when the cap is off (0) or there is no Redis."""
+    limit = settings.BOSS_MAX_CONCURRENT_REQUESTS
+    url = settings.CELERY_BROKER_URL
+    if limit <= 0 or not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    with _lock:  # one connection pool per URL and process
+        client = _clients.get(url)
+        if client is None:
+            client = _clients[url] = redis.Redis.from_url(url, socket_timeout=10)
+    return Semaphore(client, "portal:boss-requests", limit, settings.BOSS_REQUEST_LEASE_SECONDS)
+
+
+@contextmanager
+def boss_request_slot():
+    sem = boss_requests()
+    if sem is None:
+        yield None
+        return
+    with sem.slot() as token:
+        yield token
