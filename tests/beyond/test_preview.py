@@ -59,3 +59,27 @@ def test_the_form_shows_the_preview_and_the_recipes_for_its_box(client, alice):
     assert token not in page
     recipes = client.get(f"/c/demo/cortex/recipes.json?{QUERY.replace('x1=1024', 'x1=600')}").json()["snippets"]
     assert any("vol[120:140, 256:768, 512:600]" in s["code"] for s in recipes)
+
+
+def test_the_form_intern_snippet_returns_the_box_from_boss(alice, devboss):
+    import os
+
+    import numpy as np
+
+    from cutouts.form_recipes import snippets
+
+    data = {"collection": "demo", "experiment": "cortex", "channels": ["fluo"], "resolution": "0",
+            "x": ["0", "300"], "y": ["100", "260"], "z": ["100", "104"], "format": "tiff"}
+    (code,) = [s["code"] for s in snippets(data, "http://portal.example.org/") if s["title"].startswith("intern: BossRemote")]
+    assert devboss.token("alice") not in code
+    os.environ["BOSS_TOKEN"] = devboss.token("alice")
+    try:
+        scope = {}
+        exec(code, scope)  # noqa: S102 - the recipe a user pastes, run as they would
+    finally:
+        del os.environ["BOSS_TOKEN"]
+    from intern.resource.boss.resource import ChannelResource
+
+    expected = devboss.remote(devboss.token("alice")).get_cutout(
+        ChannelResource("fluo", "demo", "cortex", datatype="uint16"), 0, [0, 300], [100, 260], [100, 104])
+    np.testing.assert_array_equal(scope["data"], expected)
