@@ -23,13 +23,27 @@ def password_grant(devboss, username):
     return response.json()
 
 
+def database_url(settings_dict):
+    """The URL of the test database (SQLite file or PostgreSQL), for a worker process to share it."""
+    from urllib.parse import quote
+
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    auth = quote(settings_dict["USER"] or "", safe="")
+    if settings_dict["PASSWORD"]:
+        auth += ":" + quote(settings_dict["PASSWORD"], safe="")
+    host = settings_dict["HOST"] or "127.0.0.1"
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{settings_dict['NAME']}"
+
+
 def worker_env(settings_dict, devboss, redis_url, extra=None):
     from django.conf import settings
 
     return {
         "PORTAL_DEV": "1",
         "PORTAL_VAR_DIR": str(settings.VAR_DIR),
-        "DATABASE_URL": f"sqlite:///{settings_dict['NAME']}",
+        "DATABASE_URL": database_url(settings_dict),
         "BOSS_URL": devboss.url,
         "OIDC_SERVER_URL": f"{devboss.url}/auth/realms/BOSS",
         "CELERY_BROKER_URL": redis_url,
