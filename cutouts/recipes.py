@@ -47,15 +47,22 @@ def intern_snippet(job, channel):
 
 
 def intern_array_snippet(job, channel):
-    """The same box with intern's numpy-like `array` (bossdb:// URI, slices in Z, Y, X order)."""
+    """The same box with intern's numpy-like `array` (bossdb:// URI, slices in Z, Y, X order).
+
+    intern's `array` resolves a bossdb:// URI with a default remote (it ignores `boss_config`), which
+    reads ~/.intern/intern.cfg or else INTERN_PROTOCOL/INTERN_HOST/INTERN_TOKEN: the snippet sets those.
+    """
     cfg = boss_config(job)
     return "\n".join([
         "import os",
+        "",
+        "# intern's array finds BOSS through these variables (a ~/.intern/intern.cfg file takes precedence)",
+        f"os.environ['INTERN_PROTOCOL'] = {cfg['protocol']!r}",
+        f"os.environ['INTERN_HOST'] = {cfg['host']!r}",
+        "os.environ['INTERN_TOKEN'] = os.environ['BOSS_TOKEN']  # your BOSS API token",
         "from intern import array",
         "",
-        f"cfg = {{'protocol': {cfg['protocol']!r}, 'host': {cfg['host']!r}, 'token': os.environ['BOSS_TOKEN']}}",
-        f"vol = array('bossdb://{job.collection}/{job.experiment}/{channel}', resolution={job.resolution}, "
-        "boss_config=cfg)",
+        f"vol = array('bossdb://{job.collection}/{job.experiment}/{channel}', resolution={job.resolution})",
         f"data = vol[{job.z0}:{job.z1}, {job.y0}:{job.y1}, {job.x0}:{job.x1}]",
     ])
 

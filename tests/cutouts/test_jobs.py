@@ -84,6 +84,23 @@ def test_the_sidecar_intern_snippet_returns_the_same_array(alice, devboss):
     np.testing.assert_array_equal(scope["data"], tifffile.imread(job.result_path))
 
 
+def test_the_intern_array_snippet_returns_the_same_array(alice, devboss, monkeypatch, tmp_path):
+    from cutouts import recipes
+
+    job = wait_for(submit(alice, collection="demo", experiment="cortex", channels=["em"], resolution=1,
+                          x=[100, 400], y=[50, 300], z=[110, 118]))
+    assert job.state == "done", job.error
+    snippet = recipes.intern_array_snippet(job, "em")
+    assert devboss.token("alice") not in snippet
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.intern/intern.cfg of the machine's
+    monkeypatch.setenv("BOSS_TOKEN", devboss.token("alice"))
+    for name in ("INTERN_PROTOCOL", "INTERN_HOST", "INTERN_TOKEN"):
+        monkeypatch.setenv(name, "")  # recorded, so the snippet's values are undone after the test
+    scope = {}
+    exec(snippet, scope)  # noqa: S102 - the recipe a user pastes, run as they would
+    np.testing.assert_array_equal(np.asarray(scope["data"]), tifffile.imread(job.result_path))
+
+
 def test_a_multichannel_zip_holds_one_tiff_per_channel_and_the_sidecar(alice):
     import zipfile
 
