@@ -36,10 +36,14 @@ def cutouts(request):
     if request.method == "GET":
         jobs = CutoutJob.objects.filter(owner=request.user)[:LIST_LIMIT]
         return Response({"jobs": [job_json(job, request) for job in jobs]})
-    if not isinstance(request.data, dict):
+    try:
+        data = request.data
+    except RecursionError:  # DRF's JSON parser lets this through as a 500
+        return Response({"errors": {"body": "the JSON is nested too deeply"}}, status=400)
+    if not isinstance(data, dict):
         return Response({"errors": {"body": "send a JSON object"}}, status=400)
     try:
-        job = validate(request.user, request.data)
+        job = validate(request.user, data)
     except CutoutInvalid as exc:
         return Response({"errors": exc.errors}, status=400)
     service.submit(job)

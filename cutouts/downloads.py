@@ -8,7 +8,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 
 from cutouts import storage
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE_RE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")  # longer numbers: ignore the header
 
 
 class _Slice:

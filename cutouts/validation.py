@@ -2,6 +2,7 @@
 
 One function serves the web form and the JSON API, so both give the same message per field.
 """
+import re
 from dataclasses import dataclass
 from math import ceil, floor, prod
 
@@ -15,6 +16,10 @@ from portal.boss.errors import BossForbidden, BossNotFound
 
 AXES = ("x", "y", "z")
 MAX_COORD = 2**40  # far beyond any BOSS frame; keeps arithmetic and the database sane
+# ASCII digits only, and few of them: str.isdigit() also accepts "²" (which int() refuses) and int()
+# refuses strings over 4300 digits, both of which were 500s.
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
+BOSS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
 class CutoutInvalid(Exception):
@@ -29,7 +34,7 @@ def _int(value, field, errors):
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
         number = int(value.strip())
     else:
         errors[field] = "must be a whole number"
@@ -107,6 +112,8 @@ def validate(user, data):
     for field, value in (("collection", collection), ("experiment", experiment)):
         if not isinstance(value, str) or not value:
             errors[field] = "is required"
+        elif not BOSS_NAME.fullmatch(value):  # never pass a '?', '#' or '/' on to BOSS's URLs
+            errors[field] = "is not a BOSS name (letters, digits, _ and -, at most 255)"
     if errors:
         raise CutoutInvalid(errors)
     try:
@@ -160,7 +167,7 @@ def validate(user, data):
                 t = pair
 
     fmt = data.get("format") or "ome-tiff"
-    if fmt not in FORMATS:
+    if not isinstance(fmt, str) or fmt not in FORMATS:  # a list here was a 500 (unhashable)
         errors["format"] = f"must be one of {', '.join(FORMATS)}"
     dtypes = {by_name[n].datatype for n in names if n in by_name}
     if fmt == "ome-tiff" and len(dtypes) > 1:

@@ -5,7 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cutouts import recipes, service
 from cutouts.downloads import result_response
@@ -14,6 +15,14 @@ from cutouts.models import FORMATS, CutoutJob
 from cutouts.serialize import job_json
 from cutouts.validation import AXES, CutoutInvalid, finest_fitting, sizes_by_level, validate
 from portal.boss import client
+
+
+def _next_url(request, job):
+    """Where to go after cancel/retry: `next` if it is a page of this site (never another host)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return reverse("cutout-job", args=[job.pk])
 
 
 def _own_job(request, job_id):
@@ -62,6 +71,7 @@ def _physical(detail, request_data):
     return out
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def cutout_form(request, collection, experiment):
     detail = client.get_experiment_detail(request.user, collection, experiment)
@@ -99,6 +109,7 @@ def cutout_form(request, collection, experiment):
     return render(request, "cutouts/form.html", context, status=400 if errors else 200)
 
 
+@require_safe
 @login_required
 def jobs(request):
     own = CutoutJob.objects.filter(owner=request.user)[:200]
@@ -107,6 +118,7 @@ def jobs(request):
     return render(request, "cutouts/jobs.html", {"jobs": own})
 
 
+@require_safe
 @login_required
 def job_page(request, job_id):
     job = _own_job(request, job_id)
@@ -123,6 +135,7 @@ def job_page(request, job_id):
     return render(request, "cutouts/job.html", {"job": job, "snippets": snippets, "again_url": again})
 
 
+@require_safe
 @login_required
 def download(request, job_id):
     job = _own_job(request, job_id)
@@ -132,6 +145,7 @@ def download(request, job_id):
     return response
 
 
+@require_safe
 @login_required
 def provenance(request, job_id):
     job = _own_job(request, job_id)
@@ -151,7 +165,7 @@ def cancel(request, job_id):
         messages.info(request, "The job is cancelled.")
     else:
         messages.warning(request, f"A {job.state} job can't be cancelled.")
-    return redirect(request.POST.get("next") or reverse("cutout-job", args=[job.pk]))
+    return redirect(_next_url(request, job))
 
 
 @require_POST
@@ -162,4 +176,4 @@ def retry(request, job_id):
         messages.info(request, "The job is queued again.")
     else:
         messages.warning(request, f"A {job.state} job can't be retried.")
-    return redirect(request.POST.get("next") or reverse("cutout-job", args=[job.pk]))
+    return redirect(_next_url(request, job))

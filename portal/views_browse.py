@@ -5,6 +5,7 @@ answers the same data as the /api/ views. BOSS errors become pages in portal.err
 """
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from portal import api_browse as data
 from portal.errors import boss_errors
@@ -14,6 +15,7 @@ def _json(request):
     return request.GET.get("format") == "json"
 
 
+@require_safe
 @boss_errors
 def collections(request):
     page = data.collections_page(request)
@@ -22,6 +24,7 @@ def collections(request):
     return render(request, "portal/collections.html", {"p": page})
 
 
+@require_safe
 @boss_errors
 def collection(request, collection):
     coll, rows = data.collection_page(request, collection)
@@ -31,6 +34,7 @@ def collection(request, collection):
     return render(request, "portal/collection.html", {"collection": coll, "rows": rows})
 
 
+@require_safe
 @boss_errors
 def experiment(request, collection, experiment):
     detail, rows, all_url = data.experiment_page(request, collection, experiment)
