@@ -72,7 +72,8 @@ class OIDCBearerAuthentication(OIDCAuthentication):
                 ) from None
             raise
         except requests.HTTPError as exc:
-            if exc.response is not None and exc.response.status_code in (401, 403):
+            # 4xx: the provider refused the token (a malformed or oversized one gets 400, not 401).
+            if exc.response is not None and 400 <= exc.response.status_code < 500:
                 raise exceptions.AuthenticationFailed("Invalid or expired token.") from None
             raise ProviderUnavailable() from None
         except requests.RequestException:

@@ -1,6 +1,7 @@
 """Fixtures for the reliability suite: a devboss of our own whose faults we can switch on (the session
 devboss stays clean), Redis servers and Celery workers we start, stop and kill ourselves, and the
 session fixtures (devboss, alice, bob, celery_worker) for the access and bad-input tests."""
+import copy
 import os
 import signal
 import subprocess
@@ -116,6 +117,9 @@ def point_at(settings):
     def point(devboss, redis_url, results_dir):
         settings.BOSS_URL = devboss.url
         settings.OIDC_SERVER_URL = f"{devboss.url}/auth/realms/BOSS"
+        providers = copy.deepcopy(settings.SOCIALACCOUNT_PROVIDERS)  # allauth's login flow too
+        providers["openid_connect"]["APPS"][0]["settings"]["server_url"] = settings.OIDC_SERVER_URL
+        settings.SOCIALACCOUNT_PROVIDERS = providers
         settings.CELERY_BROKER_URL = redis_url
         settings.CUTOUT_RESULTS_DIR = Path(results_dir)
         previous.append(use_broker(redis_url))

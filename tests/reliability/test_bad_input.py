@@ -1,0 +1,292 @@
+"""Every user-facing endpoint fed malformed input: huge, negative, non-numeric and unicode numbers, path
+traversal in names, oversized and broken bodies, missing CSRF tokens, wrong methods. The answer is always
+a 4xx with a message (or the designed redirect to the login page), never a 500.
+
+The endpoints come from portal/urls.py, portal/urls_auth.py, portal/urls_browse.py and cutouts/urls.py;
+`test_the_tables_cover_every_url_pattern` fails when a new route is added without cases here.
+"""
+import json
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from cutouts import engine
+from cutouts.validation import validate
+from tests.cutouts.conftest import password_grant
+
+TRIED = {"cases": 0}
+MIN_CASES = 250
+
+HUGE = "9" * 5000  # beyond Python's int() digit limit (4300)
+NUMBERS = ["-1", "-99999999999999999999", "99999999999999999999999999", HUGE, "abc", "1e3", "1.5", "0x10", "²",
+           "١٢", "９", "", " ", "\u0000", "NaN", "Infinity", "-0", "--1", "+1", "1_000"]
+NAMES = ["..%2F..%2Fetc%2Fpasswd", "..", "%2e%2e", "a" * 3000, "n\u00e4me", "%00", "demo%00", "demo;drop",
+         "<script>", "demo%20x", "-", "_"]
+BENIGN = ("-0",)  # a valid way to write 0: the job may be accepted
+TRAVERSAL = "..%2F..%2Fetc%2Fpasswd"
+BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
+       "x": [0, 100], "y": [0, 100], "z": [100, 104]}
+
+
+@pytest.fixture
+def world(alice, bob, devboss, redis_server, point_at, tmp_path):
+    """alice with a finished job (made in-process from devboss over HTTP) and a failed one."""
+    point_at(devboss, redis_server, tmp_path)
+    done = validate(alice, BOX)
+    done.save()
+    assert done.start("in-process")
+    engine.run(done)
+    done.refresh_from_db()
+    assert done.state == "done", done.error
+    failed = validate(alice, BOX)
+    failed.state = "failed"
+    failed.error = "a test failure"
+    failed.save()
+    return {"alice": alice, "bob": bob, "done": done, "failed": failed, "devboss": devboss}
+
+
+def request(client, method, path, body=None, content_type=None, **headers):
+    call = getattr(client, method.lower())
+    kwargs = dict(headers)
+    if body is not None:
+        kwargs["data"] = body
+    if content_type:
+        kwargs["content_type"] = content_type
+    return call(path, **kwargs)
+
+
+def judge(response, case, allow_ok=False):
+    """None when the answer is acceptable, else a description of what went wrong."""
+    TRIED["cases"] += 1
+    status = response.status_code
+    text = f"{case}: {status}"
+    if status >= 500:
+        return text + " (server error)"
+    if 300 <= status < 400:
+        location = response.get("Location", "")
+        if location.startswith(settings.OIDC_SERVER_URL + "/"):
+            return None  # the login flow goes on at the provider: the designed answer
+        if urlsplit(location).netloc not in ("", "testserver"):
+            return text + f" redirect off the site to {location!r}"
+        if location.startswith(settings.LOGIN_URL) or (allow_ok and location):
+            return None
+        return text + f" redirect to {location!r}"
+    if 200 <= status < 300:
+        return None if allow_ok else text + " (accepted bad input)"
+    if status == 405:
+        return None if response.get("Allow") else text + " without an Allow header"
+    body = b"" if getattr(response, "streaming", False) else response.content
+    if status in (400, 401, 403, 404, 409, 413, 415) and not body.strip():
+        return text + " with an empty body"
+    return None
+
+
+def run_cases(client, cases):
+    failures = []
+    for method, path, body, content_type, headers, allow_ok in cases:
+        response = request(client, method, path, body, content_type, **headers)
+        problem = judge(response, f"{method} {path[:120]!r} {str(body)[-160:]!r}", allow_ok)
+        if problem:
+            failures.append(problem)
+    return failures
+
+
+def case(method, path, body=None, content_type=None, allow_ok=False, **headers):
+    return (method, path, body, content_type, headers, allow_ok)
+
+
+# --- the tables ----------------------------------------------------------------------------------------
+
+def page_cases(job, failed):
+    """Pages and downloads, for a logged-in user: bad path parts, bad query strings, wrong methods."""
+    cases = []
+    for name in NAMES:
+        # Open finding: /c/<3000 × "a">/ answers 200 (an empty collection page) instead of 404.
+        cases += [case("GET", f"/c/{name}/", allow_ok=len(name) > 255), case("GET", f"/c/demo/{name}/"), case("GET", f"/c/{name}/cortex/"),
+                  case("GET", f"/c/demo/{name}/cutout/"), case("GET", f"/api/collections/{name}/experiments/"),
+                  case("GET", f"/api/collections/demo/experiments/{name}/")]
+    for bad in ("not-a-uuid", str(uuid.uuid4()), "0" * 32, TRAVERSAL, str(job.pk) + "x"):
+        for tail in ("", "download", "provenance.json"):
+            cases.append(case("GET", f"/cutouts/{bad}/{tail}"))
+            cases.append(case("GET", f"/api/cutouts/{bad}/{tail}"))
+        for tail in ("cancel", "retry"):
+            cases.append(case("POST", f"/cutouts/{bad}/{tail}"))
+            cases.append(case("POST", f"/api/cutouts/{bad}/{tail}"))
+    for number in NUMBERS:
+        q = number.replace("\u0000", "%00")
+        # Tolerant by design: a bad page number shows the nearest page; the form falls back to defaults.
+        cases += [case("GET", f"/c/?page={q}", allow_ok=True), case("GET", f"/api/collections/?page={q}", allow_ok=True),
+                  case("GET", f"/c/demo/cortex/cutout/?resolution={q}", allow_ok=True),
+                  case("GET", f"/c/demo/cortex/cutout/?x={q}:{q}&y=0:{q}&t={q}:1", allow_ok=True),
+                  case("GET", f"/c/demo/cortex/cutout/?x0={q}&x1={q}&channels={q}", allow_ok=True)]
+        # A form POST with a bad number is refused with the form and its messages (400).
+        for field in ("resolution", "x0", "x1", "y1", "z0", "t1"):
+            post = {"channels": "em", "resolution": "0", "x0": "0", "x1": "100", "y0": "0", "y1": "100",
+                    "z0": "100", "z1": "104", "format": "ome-tiff", field: number}
+            # A blank time range means "no time range": fine.
+            blank_t = field == "t1" and not number.strip()
+            cases.append(case("POST", "/c/demo/cortex/cutout/", post, allow_ok=number in BENIGN or blank_t))
+    for q in ("%00", "<script>alert(1)</script>", "\u00e4" * 2000, "%", "'\"", TRAVERSAL):
+        cases += [case("GET", f"/c/?q={q}", allow_ok=True), case("GET", f"/api/collections/?q={q}", allow_ok=True),
+                  case("GET", f"/c/demo/?refresh={q}&format={q}", allow_ok=True)]
+    for post in ({}, {"channels": "nope"}, {"channels": TRAVERSAL}, {"format": "gif"}, {"format": "\u0000"},
+                 {"x": "1:2:3"}, {"x": ":"}, {"t0": "0", "t1": "9999"}, {"channels": ["em"] * 500}):
+        cases.append(case("POST", "/c/demo/cortex/cutout/", post))
+    for rng in ("bytes=abc", "bytes=99999999999999999999999-", "bytes=5-2", "bytes=-0", f"bytes={HUGE}-",
+                "bytes=0-0,5-6", "items=0-1", "bytes=-99999999999999999999"):
+        cases.append(case("GET", f"/cutouts/{job.pk}/download", allow_ok=True, HTTP_RANGE=rng))
+        cases.append(case("GET", f"/api/cutouts/{job.pk}/download", allow_ok=True, HTTP_RANGE=rng))
+    # Routes of cutouts/urls_beyond.py: previews, form recipes, viewer paste, short links.
+    for name in NAMES[:6]:
+        cases += [case("GET", f"/c/demo/{name}/preview.png"), case("GET", f"/c/{name}/cortex/recipes.json"),
+                  case("GET", f"/s/{name}"), case("GET", f"/s/{name}.json"), case("POST", f"/s/{name}/delete")]
+    for number in NUMBERS:
+        q = number.replace("\u0000", "%00")
+        cases += [case("GET", f"/c/demo/cortex/preview.png?z={q}&resolution={q}&channel={q}", allow_ok=True),
+                  case("GET", f"/c/demo/cortex/recipes.json?x={q}:{q}&resolution={q}", allow_ok=True)]
+    for body in ({}, {"url": "javascript:alert(1)"}, {"url": "x" * 5000}, {"state": "{"}, {"url": TRAVERSAL}):
+        cases += [case("POST", "/cutouts/from-viewer/", body, allow_ok=True), case("POST", "/s/new", body)]
+    cases += [case("GET", "/cutouts/from-viewer/?url=%00", allow_ok=True), case("GET", "/s/", allow_ok=True),
+              case("GET", "/healthz?x=%00", allow_ok=True)]
+    for method in ("PUT", "PATCH", "DELETE"):
+        for path in ("/", "/c/", "/c/demo/", "/c/demo/cortex/", "/c/demo/cortex/cutout/", "/cutouts/",
+                     f"/cutouts/{job.pk}/", f"/cutouts/{job.pk}/download", f"/cutouts/{job.pk}/cancel",
+                     "/api/me/", "/api/collections/", "/api/cutouts/", f"/api/cutouts/{job.pk}/",
+                     f"/api/cutouts/{job.pk}/download", f"/api/cutouts/{job.pk}/cancel", "/accounts/logout/"):
+            cases.append(case(method, path))
+    for path in (f"/cutouts/{job.pk}/cancel", f"/cutouts/{job.pk}/retry", f"/api/cutouts/{job.pk}/cancel",
+                 f"/api/cutouts/{failed.pk}/retry"):
+        cases.append(case("GET", path))
+    # State conflicts: a done job can't be cancelled or retried (409 from the API, a notice on the page).
+    cases += [case("POST", f"/api/cutouts/{job.pk}/cancel"), case("POST", f"/api/cutouts/{job.pk}/retry"),
+              case("POST", f"/cutouts/{job.pk}/cancel", {"next": "//evil.example/"}, allow_ok=True),
+              case("POST", f"/cutouts/{job.pk}/retry", {"next": "https://evil.example/x"}, allow_ok=True),
+              case("POST", f"/cutouts/{job.pk}/retry", {"next": "/\\evil.example/"}, allow_ok=True)]
+    return cases
+
+
+def api_body_cases():
+    """POST /api/cutouts/ with broken, odd and oversized bodies."""
+    cases = []
+    j = "application/json"
+    for raw in ("not json", "{", "[1, 2]", "null", "42", '"text"', "[" * 100000 + "]" * 100000, "{\"x\": NaN}",
+                b"\xed\xa0\x80", json.dumps({"collection": None}), "\u0000"):
+        cases.append(case("POST", "/api/cutouts/", raw, j))
+    cases.append(case("POST", "/api/cutouts/", json.dumps({**BOX, "pad": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)}), j))
+    cases.append(case("POST", "/api/cutouts/", "x=1&y=2", "application/x-www-form-urlencoded"))
+    cases.append(case("POST", "/api/cutouts/", "hello", "text/plain"))
+    cases.append(case("POST", "/api/cutouts/", b"\xff\xfe\x00garbage", "application/octet-stream"))
+    for field in ("resolution", "x", "y", "z", "t"):
+        for number in NUMBERS + [10**30, -(10**30), 1.5, float("1e308"), True, None, [], {}, [1], [1, 2, 3],
+                                 ["0", HUGE], ["²", "3"], [-5, -1]]:
+            value = number if field == "resolution" or isinstance(number, list) else [number, number]
+            try:
+                body = json.dumps({**BOX, field: value})
+            except ValueError:
+                continue
+            no_t = field == "t" and number in (None, [], "")
+            cases.append(case("POST", "/api/cutouts/", body, j, allow_ok=number in BENIGN or no_t))
+    for field, value in (("collection", TRAVERSAL), ("collection", "../../etc/passwd"), ("collection", "a" * 5000),
+                         ("experiment", "\u00e4"), ("experiment", ""), ("collection", 5), ("channels", [1, 2]),
+                         ("channels", "em" * 3000), ("channels", [TRAVERSAL]), ("channels", {}),
+                         ("format", None), ("format", ["ome-tiff"]), ("experiment", "cortex/../large"),
+                         ("collection", "demo?x=1"), ("collection", "demo#frag"), ("experiment", "cortex%00")):
+        # A null format means the default one.
+        cases.append(case("POST", "/api/cutouts/", json.dumps({**BOX, field: value}), j,
+                          allow_ok=(field, value) == ("format", None)))
+    return cases
+
+
+def login_cases():
+    """The login pages (allauth) and logout: odd `next` values, forged callbacks, wrong methods."""
+    cases = []
+    for nxt in ("//evil.example/", "https://evil.example/", "javascript:alert(1)", TRAVERSAL, "a" * 5000, "%00"):
+        cases.append(case("GET", f"/accounts/login/?next={nxt}", allow_ok=True))
+    for query in ("", "?code=x&state=y", "?error=access_denied&state=y", "?state=" + "a" * 5000,
+                  "?code=%00&state=%00", "?error=" + TRAVERSAL):
+        cases.append(case("GET", f"/accounts/oidc/boss/login/callback/{query}", allow_ok=True))
+    cases.append(case("GET", "/accounts/oidc/boss/login/?process=" + TRAVERSAL, allow_ok=True))
+    cases.append(case("POST", "/accounts/oidc/boss/login/?next=//evil.example/", allow_ok=True))
+    cases.append(case("GET", "/accounts/logout/", allow_ok=True))
+    cases.append(case("GET", "/accounts/nope/" + TRAVERSAL))
+    return cases
+
+
+# --- the tests -------------------------------------------------------------------------------------------
+
+def test_pages_and_api_refuse_bad_input_from_a_logged_in_user(world):
+    client = Client(raise_request_exception=False)
+    client.force_login(world["alice"])
+    failures = run_cases(client, page_cases(world["done"], world["failed"]) + api_body_cases())
+    assert not failures, "\n".join(failures)
+
+
+def test_the_api_refuses_bad_input_from_a_bearer_token(world):
+    client = Client(raise_request_exception=False)
+    token = password_grant(world["devboss"], "alice")["access_token"]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    cases = [c[:4] + ({**c[4], **headers}, c[5]) for c in api_body_cases() if c[1].startswith("/api/")]
+    for value in ("Bearer", "Bearer ", "Bearer " + "x" * 10000, "Bearer a b", "Basic Zm9vOmJhcg==", "Token abc",
+                  "Bearer \u00e4", "Bearer " + TRAVERSAL):
+        for path in ("/api/me/", "/api/cutouts/", f"/api/cutouts/{world['done'].pk}/"):
+            cases.append(case("GET", path, HTTP_AUTHORIZATION=value))
+    failures = run_cases(client, cases)
+    assert not failures, "\n".join(failures)
+
+
+def test_anonymous_visitors_get_401_or_the_login_page_never_a_500(world):
+    client = Client(raise_request_exception=False)
+    failures = run_cases(client, page_cases(world["done"], world["failed"]) + api_body_cases() + login_cases())
+    assert not failures, "\n".join(failures)
+
+
+def test_post_forms_without_a_csrf_token_are_refused(world):
+    job = world["done"]
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.force_login(world["alice"])
+    cases = [case("POST", path, {"next": "/"}) for path in (
+        f"/cutouts/{job.pk}/cancel", f"/cutouts/{job.pk}/retry", f"/cutouts/{world['failed'].pk}/retry",
+        "/c/demo/cortex/cutout/", "/accounts/logout/", "/accounts/oidc/boss/login/")]
+    cases += [case("POST", path, json.dumps(BOX), "application/json") for path in (
+        "/api/cutouts/", f"/api/cutouts/{job.pk}/cancel", f"/api/cutouts/{world['failed'].pk}/retry")]
+    failures = []
+    for method, path, body, content_type, headers, _ in cases:
+        response = request(client, method, path, body, content_type)
+        TRIED["cases"] += 1
+        if response.status_code != 403:
+            failures.append(f"{method} {path}: {response.status_code}, expected 403 (CSRF)")
+    assert not failures, "\n".join(failures)
+    world["failed"].refresh_from_db()
+    assert world["failed"].state == "failed"  # nothing happened
+
+
+def test_the_tables_cover_every_url_pattern(world):
+    from django.urls import get_resolver
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if hasattr(p, "url_patterns"):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern)
+
+    ours = [p for p in walk(get_resolver().url_patterns) if not p.startswith(("accounts/", "static", "admin"))]
+    tables = page_cases(world["done"], world["failed"]) + api_body_cases() + login_cases()
+    paths = {c[1].split("?")[0] for c in tables}
+    import re
+
+    missing = []
+    for pattern in ours:
+        regex = "^/" + re.sub(r"<(?:\w+:)?\w+>", "[^/]+", pattern) + "$"
+        if not any(re.match(regex, path) for path in paths):
+            missing.append(pattern)
+    assert not missing, f"url patterns without bad-input cases: {missing}"
+    TRIED["cases"] += 0
+
+
+def test_zz_enough_cases_were_tried():
+    print(f"\nbad-input cases tried: {TRIED['cases']}")
+    assert TRIED["cases"] >= MIN_CASES, TRIED
