@@ -375,10 +375,7 @@ class Plan:
         return self.box.nbytes(self.dtype)
 
     def files(self):
-        seen = []
-        for slab in self.slabs:
-            seen.extend(f for f in slab.files if not seen or seen[-1] != f)
-        return seen
+        return [name for slab in self.slabs for name in slab.files]
 
 
 def slice_name(req, z, t=None):
@@ -489,7 +486,7 @@ def _fmt(value):
 class SlabWriter:
     """The open files of one slab and where each block goes in them."""
 
-    def __init__(self, req, plan, slab, cal, folder):
+    def __init__(self, req, plan, slab, cal, folder, only=None):
         self.slab = slab
         self.box = plan.box
         self.ome = req.format == "ome-tiff"
@@ -498,8 +495,11 @@ class SlabWriter:
             self.files = [VolumeTiff(folder / slab.files[0], zyx, plan.dtype, cal, flavour="ome",
                                      times=plan.box.time_samples, channel_names=(req.channel,), resume=True)]
         else:
-            self.files = [VolumeTiff(folder / name, (1, zyx[1], zyx[2]), plan.dtype, cal, flavour="imagej", plane=True,
-                                     resume=True) for name in slab.files]
+            # ImageJ spacing/unit for uint8/uint16; writers fall back to JSON metadata for uint64
+            self.files = [VolumeTiff(folder / name, (1, zyx[1], zyx[2]), plan.dtype, cal, flavour="imagej",
+                                     plane=True, resume=True) for name in slab.files]
+        if only is not None:  # just these files, to finish renames (no writes)
+            self.files = [f for f in self.files if os.path.basename(f.path) in only]
 
     def open(self):
         """Open every file; True if all of them were resumed from an earlier run (their blocks are kept)."""
@@ -586,16 +586,23 @@ def prepare(req, plan, manifest, folder, cal):
     for slab in plan.slabs:
         ids = [block_id(b) for b in slab.blocks]
         done = [i for i in ids if i in manifest.done]
-        if len(done) == len(ids) and all((folder / f).exists() for f in slab.files):
-            continue
+        if len(done) == len(ids):
+            # Killed between the last block and the renames: rename the staging files still waiting.
+            waiting = [name for name in slab.files if not (folder / name).exists()]
+            if not waiting:
+                continue
+            finisher = SlabWriter(req, plan, slab, cal, folder, only=waiting)
+            if finisher.open():
+                finisher.commit()
+                continue
+            finisher.close()
+            manifest.done.difference_update(ids)  # a slice is lost: fetch the whole slab again
+            done = []
         if done:
             writer = SlabWriter(req, plan, slab, cal, folder)
             if not writer.open():  # a staging file is gone or damaged: fetch the whole slab again
                 manifest.done.difference_update(ids)
                 done = []
-            if len(done) == len(ids):
-                writer.commit()  # killed between the last block and the renames
-                continue
             writers[slab.key] = writer
         todo.extend(b for b in slab.blocks if block_id(b) not in manifest.done)
     return writers, todo

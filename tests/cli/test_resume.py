@@ -132,3 +132,21 @@ def test_a_rerun_with_other_arguments_is_refused(devboss, tmp_path, slow_boss):
     assert code == 6
     assert "other arguments (x: 0:512 now, 0:1024 before)" in err
     assert "same arguments to resume" in err
+
+
+def test_renames_left_undone_are_finished_and_lost_slices_fetched_again(devboss, tmp_path):
+    out = tmp_path / "out"
+    args = ["bossdb://demo/cortex/em", "-x", "0:64", "-y", "0:64", "-z", "100:128", "--out", out, "--quiet"]
+    assert run_cli(devboss, *args)[0] == 0  # slabs z 100:112 and 112:128, one block each
+    manifest = out / ".boss-cutout.jsonl"
+    manifest.write_text("".join(line + "\n" for line in manifest.read_text().splitlines() if "finished" not in line))
+    # killed while renaming the first slab's slices; the second slab lost a slice and its staging file
+    for z in (105, 106):
+        (out / f"em_z00{z}.tif").rename(out / f"em_z00{z}.tif.part")
+    (out / "em_z00120.tif").unlink()
+    reset_stats(devboss)
+    assert run_cli(devboss, *args)[0] == 0
+    assert cutouts_served(devboss, "demo/cortex/em") == 1
+    expected = procedural.cutout("demo/cortex/em", "uint8", "image", 0, (0, 64), (0, 64), (100, 128))[0]
+    np.testing.assert_array_equal(read_stack(out, "em")[0], expected)
+    assert not list(out.glob("*.part"))
