@@ -18,6 +18,7 @@ MANIFEST = ".boss-cutout.jsonl"
 def cli_env(devboss, token=None, extra=None):
     env = procs.python_env({"BOSS_URL": devboss.url, "BOSS_CUTOUT_BACKOFF": "0.01", **(extra or {})})
     env.pop("BOSS_TOKEN", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the command line must not need Django settings
     if token:
         env["BOSS_TOKEN"] = token
     return env
