@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cutouts import recipes, service
+from cutouts.cli import command_line
 from cutouts.downloads import result_response
 from cutouts.forms import initial_request, parse_form, query_for_job
 from cutouts.models import FORMATS, CutoutJob
@@ -51,7 +52,16 @@ def _size_context(detail, request_data):
     except (TypeError, ValueError, IndexError):
         times = 1
     rows = sizes_by_level(box, detail.levels, r, per_voxel, times)
-    return {"rows": rows, "current": next(row for row in rows if row.resolution == r), "best": finest_fitting(rows)}
+    current = next(row for row in rows if row.resolution == r)
+    commands = []
+    if not current.fits:  # beyond the web cap: the command line downloads any box, resumably
+        t_range = request_data.get("t") or None
+        commands = [
+            command_line(settings.BOSS_URL, detail.experiment.collection, detail.experiment.name, name, r,
+                         box["x"], box["y"], box["z"], t=[int(v) for v in t_range] if t_range else None)
+            for name in request_data.get("channels", []) if name in by_name
+        ]
+    return {"rows": rows, "current": current, "best": finest_fitting(rows), "commands": commands}
 
 
 def _physical(detail, request_data):

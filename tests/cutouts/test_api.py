@@ -129,3 +129,12 @@ def test_cancel_and_retry_follow_the_state_machine(client, alice, bearer):
     job = wait_for(job)
     assert job.state == "done", job.error
     assert client.post(f"/api/cutouts/{job.pk}/retry", **bearer).status_code == 409
+
+
+def test_an_over_cap_form_shows_the_command_line_for_the_same_box(client, alice, settings):
+    settings.CUTOUT_MAX_BYTES = 2 * 1024 * 1024
+    client.force_login(alice)
+    page = client.get("/c/demo/cortex/cutout/?channels=em&resolution=0&x0=0&x1=2048&y0=0&y1=2048&z0=100&z1=102")
+    html = page.content.decode()
+    assert "boss-cutout bossdb://demo/cortex/em --res 0 -x 0:2048 -y 0:2048 -z 100:102" in html
+    assert "--token-file ~/.boss-token" in html
