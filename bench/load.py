@@ -11,7 +11,7 @@ and the peak memory (VmHWM) of the gunicorn workers and the Celery processes.
 """
 import argparse
 import json
-import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -240,6 +240,7 @@ def main(argv=None):
     finally:
         for proc in reversed(started):
             procs.stop(proc)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
