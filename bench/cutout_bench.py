@@ -1,0 +1,338 @@
+"""Cutout job throughput against its limits: `python -m bench.cutout_bench [--z 64]`.
+
+One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0), three ways:
+
+  (a) fetch limit: the portal's cuboid-aligned blocks (cutouts.blocks.plan_blocks, same block size) fetched
+      with the same concurrency over HTTP (requests + blosc), decoded and thrown away;
+  (b) plain script: intern's get_cutout of the whole box with parallel=False + tifffile.imwrite (intern
+      1.4.2 splits it into 512x512x192 requests made one after another; should it start a
+      multiprocessing pool, RUSAGE_CHILDREN reports its largest worker);
+  (c) the portal job: validate + submit to a real prefork Celery worker, timed from submit to done.
+
+Each of (a) and (b) runs in a subprocess of its own, so its peak RSS is its own; (c) reports the peak
+(VmHWM) of the worker's child process, the one that runs the job. The bench starts its own devboss,
+Redis, temporary SQLite database and worker, and removes them at the end.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MB = 1e6
+BOX = {"x": (0, 4096), "y": (0, 4096), "z": (0, 64)}
+CHANNEL = ("demo", "large", "em", "uint8")
+
+
+# ---- (a) and (b): run in subprocesses (`python -m bench.cutout_bench --child fetch|script ...`) ----
+
+def child_fetch(boss_url, token, box, block_bytes, concurrency):
+    """The fetch limit: the job's blocks over HTTP with the job's concurrency, nothing written."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import blosc
+    import numpy as np
+    import requests
+
+    from cutouts.blocks import Box, plan_blocks
+
+    coll, exp, ch, dtype = CHANNEL
+    blocks = plan_blocks(Box(tuple(box["x"]), tuple(box["y"]), tuple(box["z"])), dtype, block_bytes)
+    local = threading.local()
+
+    def fetch(b):
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        url = f"{boss_url}/v1/cutout/{coll}/{exp}/{ch}/0/{b.x[0]}:{b.x[1]}/{b.y[0]}:{b.y[1]}/{b.z[0]}:{b.z[1]}/"
+        r = session.get(url, headers={"Accept": "application/blosc", "Authorization": f"Bearer {token}"},
+                        timeout=300)
+        r.raise_for_status()
+        arr = np.frombuffer(blosc.decompress(r.content), dtype).reshape(b.shape_zyx)
+        return arr.nbytes
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        nbytes = sum(pool.map(fetch, blocks))
+    return {"seconds": time.perf_counter() - start, "bytes": nbytes, "blocks": len(blocks)}
+
+
+def child_script(boss_url, token, box, out):
+    """What a user would write: intern get_cutout of the whole box, then one tifffile.imwrite."""
+    import tifffile
+    from intern.remote.boss import BossRemote
+    from intern.resource.boss.resource import ChannelResource
+
+    coll, exp, ch, dtype = CHANNEL
+    host = boss_url.split("://", 1)[1]
+    rmt = BossRemote({"protocol": "http", "host": host, "token": token})
+    start = time.perf_counter()
+    data = rmt.get_cutout(ChannelResource(ch, coll, exp, datatype=dtype), 0, list(box["x"]), list(box["y"]),
+                          list(box["z"]), parallel=False)
+    tifffile.imwrite(out, data, photometric="minisblack")
+    return {"seconds": time.perf_counter() - start, "bytes": int(data.nbytes), "file": os.path.getsize(out)}
+
+
+def run_child(kind, args):
+    """Run (a) or (b) in a subprocess; return its result with its own peak RSS and its children's."""
+    proc = subprocess.run([sys.executable, "-m", "bench.cutout_bench", "--child", kind, json.dumps(args)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def child_main(kind, args):
+    result = child_fetch(**args) if kind == "fetch" else child_script(**args)
+    # ru_maxrss is in KiB on Linux. RUSAGE_CHILDREN: the largest of intern's pool workers (waited for).
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    result["rss_self"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result["rss_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    print(json.dumps(result))
+
+
+# ---- (c): the portal job, in this process's Django against a worker of our own ----
+
+def setup_django(tmp, devboss, redis_url, max_bytes):
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PORTAL_DEV": "1",
+        "PORTAL_VAR_DIR": str(tmp / "portal"),
+        "DATABASE_URL": f"sqlite:///{tmp / 'portal.sqlite3'}",
+        "BOSS_URL": devboss.url,
+        "OIDC_SERVER_URL": f"{devboss.url}/auth/realms/BOSS",
+        "CELERY_BROKER_URL": redis_url,
+        "REDIS_URL": redis_url,
+        "CUTOUT_RESULTS_DIR": str(tmp / "results"),
+        "CUTOUT_MAX_BYTES": str(max_bytes),
+        "LOG_LEVEL": "WARNING",
+    })
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--noinput", verbosity=0)
+
+
+def cpu_seconds(proc):
+    """user + system CPU seconds of a process and all its descendants (alive now)."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
+def vm_hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # gone
+        pass
+    return 0
+
+
+class PeakWatcher:
+    """Samples the peak RSS (VmHWM) of every child of the worker while a job runs: the child that runs
+    the job may be replaced by the pool, so it is watched rather than read once at the end."""
+
+    def __init__(self, worker):
+        import threading
+
+        self.worker, self.peaks, self.stop = worker, {}, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psutil
+
+        while not self.stop.is_set():
+            try:
+                pids = [p.pid for p in psutil.Process(self.worker.pid).children(recursive=True)]
+            except psutil.Error:
+                pids = []
+            for pid in pids:
+                self.peaks[pid] = max(self.peaks.get(pid, 0), vm_hwm(pid))
+            self.stop.wait(0.1)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def peak(self):
+        return max(self.peaks.values(), default=0)
+
+
+def run_job(alice, box):
+    from cutouts import service
+    from cutouts.validation import validate
+
+    coll, exp, ch, _ = CHANNEL
+    request = {"collection": coll, "experiment": exp, "channels": [ch], "resolution": 0,
+               "x": list(box["x"]), "y": list(box["y"]), "z": list(box["z"]), "format": "ome-tiff"}
+    start = time.perf_counter()
+    job = service.submit(validate(alice, request))
+    marks = {}  # when this poll first saw the job running, its first block, its last block
+    while True:
+        job.refresh_from_db()
+        now = time.perf_counter() - start
+        if job.state == "running":
+            marks.setdefault("running", now)
+        if job.blocks_done:
+            marks.setdefault("first block", now)
+        if job.blocks_total and job.blocks_done == job.blocks_total:
+            marks.setdefault("last block", now)
+        if job.state in ("done", "failed", "cancelled"):
+            break
+        time.sleep(0.1)
+    seconds = time.perf_counter() - start
+    print("(c) seen at: " + ", ".join(f"{k} {v:.1f} s" for k, v in marks.items()) + f", done {seconds:.1f} s")
+    if job.state != "done":
+        raise RuntimeError(f"the job ended {job.state}: {job.error}")
+    return {"seconds": seconds, "bytes": job.nbytes, "blocks": job.blocks_total, "file": job.result_size,
+            "path": str(job.result_path)}
+
+
+def report(a, b, c, c_rss):
+    def row(name, r, rss):
+        print(f"{name:44} {r['bytes'] / MB:9.1f} {r['seconds']:8.2f} {r['bytes'] / MB / r['seconds']:8.1f} "
+              f"{rss / MB:9.0f} {r.get('cpu', 0):7.1f} {r.get('server_cpu', 0):7.1f}")
+
+    print(f"\n{'':44} {'MB':>9} {'seconds':>8} {'MB/s':>8} {'peak MB':>9} {'CPU s':>7} {'BOSS s':>7}")
+    row(f"(a) fetch limit ({a['blocks']} blocks, no writing)", a, a["rss_self"])
+    row("(b) intern get_cutout + tifffile.imwrite", b, max(b["rss_self"], b["rss_children"]))
+    if b["rss_children"]:
+        print(f"{'':44}   (script process {b['rss_self'] / MB:.0f} MB, largest intern pool worker "
+              f"{b['rss_children'] / MB:.0f} MB)")
+    row(f"(c) portal job, submit to done ({c['blocks']} blocks)", c, c_rss)
+    rate = {k: r["bytes"] / r["seconds"] for k, r in (("a", a), ("b", b), ("c", c))}
+    print("CPU s: client CPU time (the worker child for (c)); BOSS s: devboss CPU time meanwhile; "
+          f"{os.cpu_count()} CPUs, shared with whatever else runs")
+    print(f"\nc/a = {rate['c'] / rate['a']:.2f}   c/b = {rate['c'] / rate['b']:.2f}   "
+          f"(target c/a >= 0.80, worker peak < 256 MB)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "ARGS"), help=argparse.SUPPRESS)
+    parser.add_argument("--z", type=int, default=64, help="depth of the box (64: ~1.07 GB)")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy record the worker during (c) into FILE (raw)")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip (a, b, c)")
+    args = parser.parse_args()
+    if args.child:
+        return child_main(args.child[0], json.loads(args.child[1]))
+
+    from devboss import procs
+    from tests.conftest import start_devboss
+
+    box = {**BOX, "z": (0, args.z)}
+    nbytes = 4096 * 4096 * args.z
+    skip = set(filter(None, args.skip.split(",")))
+    with tempfile.TemporaryDirectory(prefix="cutout-bench-") as tmp:
+        tmp = Path(tmp)
+        devboss = start_devboss(tmp / "devboss")
+        port = procs.free_port()
+        redis = procs.start_redis(port, tmp / "redis")
+        redis_url = f"redis://127.0.0.1:{port}/0"
+        worker = None
+        try:
+            setup_django(tmp, devboss, redis_url, max(2 * nbytes, 2 * 10**9))
+            from django.conf import settings
+            from django.contrib.auth import get_user_model
+            from django.db import connection
+
+            from tests.jobs import login_token, start_worker, worker_env
+
+            alice = get_user_model().objects.create_user("alice", email="alice@example.org")
+            token = login_token(alice, devboss, "alice").token
+            # The worker runs with the portal's own defaults for block size and concurrency.
+            env = worker_env(connection.settings_dict, devboss, redis_url, {
+                "CUTOUT_BLOCK_BYTES": str(settings.CUTOUT_BLOCK_BYTES),
+                "CUTOUT_FETCH_CONCURRENCY": str(settings.CUTOUT_FETCH_CONCURRENCY),
+                "CUTOUT_RETRY_BACKOFF": str(settings.CUTOUT_RETRY_BACKOFF),
+                "CUTOUT_MAX_BYTES": str(settings.CUTOUT_MAX_BYTES),
+            })
+            worker = start_worker(env, tmp / "worker.log")
+            deadline = time.monotonic() + 120
+            while b" ready." not in (tmp / "worker.log").read_bytes():  # don't time the worker's start
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp / "worker.log").read_text()[-3000:])
+                time.sleep(0.2)
+            print(f"box x {box['x']}, y {box['y']}, z {box['z']} of demo/large/em: {nbytes / MB:.0f} MB; "
+                  f"blocks of {settings.CUTOUT_BLOCK_BYTES / 2**20:.0f} MiB, "
+                  f"{settings.CUTOUT_FETCH_CONCURRENCY} in flight", flush=True)
+            empty = {"seconds": float("nan"), "bytes": 0, "blocks": 0, "rss_self": 0, "rss_children": 0}
+            a = b = c = empty
+            c_rss = 0
+            if "a" not in skip:
+                before = cpu_seconds(devboss.proc)
+                a = run_child("fetch", {"boss_url": devboss.url, "token": token, "box": box,
+                                        "block_bytes": settings.CUTOUT_BLOCK_BYTES,
+                                        "concurrency": settings.CUTOUT_FETCH_CONCURRENCY})
+                a["server_cpu"] = cpu_seconds(devboss.proc) - before
+                print(f"(a) done in {a['seconds']:.1f} s", flush=True)
+            if "b" not in skip:
+                before = cpu_seconds(devboss.proc)
+                b = run_child("script", {"boss_url": devboss.url, "token": devboss.token("alice"), "box": box,
+                                         "out": str(tmp / "script.tif")})
+                b["server_cpu"] = cpu_seconds(devboss.proc) - before
+                os.unlink(tmp / "script.tif")
+                print(f"(b) done in {b['seconds']:.1f} s", flush=True)
+            if "c" not in skip:
+                spy = None
+                if args.profile:
+                    import psutil
+
+                    while not psutil.Process(worker.pid).children():
+                        time.sleep(0.2)
+                    pid = psutil.Process(worker.pid).children()[0].pid
+                    spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "200", "--format",
+                                            "raw", "--threads", "-o", args.profile], stdout=subprocess.DEVNULL)
+                    time.sleep(1)
+                before, worker_before = cpu_seconds(devboss.proc), cpu_seconds(worker)
+                with PeakWatcher(worker) as watcher:
+                    try:
+                        c = run_job(alice, box)
+                    except RuntimeError:
+                        print((tmp / "worker.log").read_text()[-3000:])
+                        raise
+                c_rss = watcher.peak
+                c["server_cpu"] = cpu_seconds(devboss.proc) - before
+                c["cpu"] = cpu_seconds(worker) - worker_before
+                if spy:
+                    spy.send_signal(2)
+                    spy.wait(30)
+                print(f"worker children seen: {len(watcher.peaks)}", flush=True)
+                os.unlink(c["path"])
+                print(f"(c) done in {c['seconds']:.1f} s", flush=True)
+            report(a, b, c, c_rss)
+        finally:
+            procs.stop(worker)
+            procs.stop(redis)
+            procs.stop(devboss.proc)
+
+
+if __name__ == "__main__":
+    main()
