@@ -1,6 +1,6 @@
 """Shared browser fixtures: Debian's chromium driven by Playwright (see integration-notes, "Browser tests").
 
-Use from a test module or conftest with `from tests.browser import browser, page  # noqa: F401`.
+tests/conftest.py registers `browser` and `page` for the whole suite: don't import them elsewhere.
 `playwright install` can't download browsers here, so we launch /usr/bin/chromium with flags that keep
 it from reaching outside hosts. Tests using these are marked `@pytest.mark.browser`.
 """
@@ -20,7 +20,8 @@ CHROMIUM_ARGS = [
 def browser():
     """One chromium for the session (each test gets a fresh context, so no cookies leak between tests)."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.fail(f"no chromium at {CHROMIUM}: install Debian's chromium (apt-get install chromium), "
+                    "as .ci/run does, or set CHROMIUM_PATH")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM calls from

@@ -6,7 +6,6 @@ import pytest
 import requests
 
 from devboss import procs
-from tests.browser import browser, page  # noqa: F401
 from tests.conftest import start_devboss
 
 ACCESS_TOKEN_SECONDS = 2

@@ -2,8 +2,6 @@
 import pytest
 from django.core.cache import cache
 
-from tests.browser import browser, page  # noqa: F401
-from tests.cutouts.conftest import alice, bob, boss_settings  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
-from tests.browser import browser, page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,6 @@ from django.core.cache import cache
 
 from devboss.api import procedural
 from tests.auth.conftest import log_in, point_portal_at
-from tests.browser import browser, page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 

@@ -1,2 +1,1 @@
-"""The cutout fixtures (alice and bob with devboss logins, the real Celery worker) shared with tests/cutouts."""
-from tests.cutouts.conftest import alice, bob, boss_settings, celery_worker  # noqa: F401
+"""The cutout fixtures (alice, bob, boss_settings, celery_worker) come from tests/conftest.py."""

@@ -13,9 +13,7 @@ import requests
 
 from devboss import procs
 from tests.conftest import start_devboss
-from tests.cutouts.conftest import (  # noqa: F401 - fixtures reused here
-    alice, bob, boss_settings, celery_worker, login_token, start_worker, worker_env,
-)
+from tests.jobs import login_token, start_worker, worker_env  # the fixtures are global (tests/conftest.py)
 
 
 @pytest.fixture(scope="session")
