@@ -14,11 +14,13 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 
+import numpy as np
 from django.conf import settings
 
 from cutouts import notify, recipes, semaphore, storage
 from cutouts.blocks import plan_blocks
 from cutouts.writers import VolumeTiff, WriterError, calibration
+from cutouts.zarr_writer import OmeZarrZip
 from portal.boss.credentials import credential_for
 from portal.boss.errors import BossError, BossForbidden, BossTimeout, BossUnavailable, LoginRequired
 from portal.boss.remote import remote_for_credential
@@ -122,6 +124,29 @@ def _fetch_all(job, fetcher, tasks, write):
                 future.cancel()
 
 
+class ObjectIds:
+    """The object ids present in the annotation channels' blocks, merged as blocks arrive (objects.csv).
+
+    Cheap next to the fetch: np.unique over the non-zero voxels of a 64 MB block takes ~35 ms."""
+
+    def __init__(self, channels):
+        self.ids = {ch: set() for ch in channels}
+        self.lock = threading.Lock()
+
+    def add(self, channel, data):
+        if channel in self.ids:
+            found = np.unique(data[data != 0]).tolist()
+            with self.lock:
+                self.ids[channel].update(found)
+
+    def files(self):
+        """{"objects.csv": text} when the job has an annotation channel, else {}."""
+        if not self.ids:
+            return {}
+        rows = ["channel,object_id"] + [f"{ch},{i}" for ch, ids in self.ids.items() for i in sorted(ids)]
+        return {"objects.csv": "\n".join(rows) + "\n"}
+
+
 def _sidecar(job, files, cal, started):
     meta = job.meta
     vx, vy, vz = cal.x, cal.y, cal.z
@@ -209,9 +234,13 @@ def _produce(job, folder, started):
     def tasks_for(chs):
         return [(ci, ch, dtypes[ch], b) for ci, ch in enumerate(chs) for b in per_channel[ch]]
 
+    ids = ObjectIds([ch for ch in channels if meta["channels"][ch].get("type") == "annotation"
+                     and job.format in ("tiff-zip", "ome-zarr")])  # the formats that can carry objects.csv
+
     def writer_for(out):
         def write(task, data):
-            ci, _, _, b = task
+            ci, ch, _, b = task
+            ids.add(ch, data)
             out.write_block(data, b.z[0] - z0, b.y[0] - y0, b.x[0] - x0, t=b.t[0] - t0,
                             c=ci if out.channels > 1 else 0)
         return write
@@ -224,14 +253,24 @@ def _produce(job, folder, started):
                 _fetch_all(job, fetcher, [(0, ch, dtypes[ch], b) for b in per_channel[ch]], writer_for(out))
             files.append(out.path)
         name = f"{file_stem(job)}.zip"
-        sidecar = _sidecar(job, [os.path.basename(f) for f in files], cal, started)
+        sidecar = _sidecar(job, [os.path.basename(f) for f in files] + list(ids.files()), cal, started)
         part = folder / (name + ".part")
         with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             for path in files:
                 zf.write(path, os.path.basename(path))
                 os.unlink(path)
             zf.writestr("provenance.json", sidecar)
+            for extra, text in ids.files().items():
+                zf.writestr(extra, text)
         os.replace(part, folder / name)
+    elif job.format == "ome-zarr":
+        name = f"{file_stem(job)}.ome.zarr.zip"
+        kinds = [(ch, dtypes[ch], meta["channels"][ch].get("type", "image")) for ch in channels]
+        with OmeZarrZip(folder / name, zyx, kinds, cal, times=times, origin_zyx=(z0, y0, x0),
+                        hierarchy=meta.get("hierarchy_method", "anisotropic")) as out:
+            _fetch_all(job, fetcher, tasks_for(channels), writer_for(out))
+            sidecar = _sidecar(job, [name], cal, started)
+            out.extra_files.update({SIDECAR: sidecar, **ids.files()})
     else:
         flavour = "imagej" if job.format == "imagej-tiff" else "ome"
         suffix = ".tif" if flavour == "imagej" or dtypes[channels[0]] == "uint64" else ".ome.tif"

@@ -22,6 +22,7 @@ FORMATS = {
     "ome-tiff": "OME-TIFF (one file; several channels become one multi-channel OME-TIFF)",
     "tiff-zip": "ZIP of one TIFF per channel",
     "imagej-tiff": "ImageJ TIFF (one channel, uint8/uint16)",
+    "ome-zarr": "OME-Zarr in a ZIP (NGFF 0.4; image channels on a c axis, annotations as labels)",
 }
 DTYPE_BYTES = {"uint8": 1, "uint16": 2, "uint64": 8}
 

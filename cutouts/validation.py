@@ -10,6 +10,7 @@ from django.conf import settings
 
 from cutouts import limits
 from cutouts.models import DTYPE_BYTES, FORMATS, CutoutJob
+from cutouts.zarr_writer import layout_problem
 from portal import ngstate
 from portal.boss import client
 from portal.boss.errors import BossForbidden, BossNotFound
@@ -175,6 +176,10 @@ def validate(user, data):
                             "one OME-TIFF can't hold them; choose tiff-zip")
     if fmt == "imagej-tiff" and (len(names) > 1 or dtypes - {"uint8", "uint16"}):
         errors["format"] = "an ImageJ TIFF holds one uint8 or uint16 channel; choose ome-tiff or tiff-zip"
+    if fmt == "ome-zarr":  # image channels of one dtype on a c axis, uint64 annotations as labels
+        problem = layout_problem([(n, by_name[n].datatype, by_name[n].type) for n in names if n in by_name])
+        if problem:
+            errors["format"] = problem
 
     if not errors:
         per_voxel = sum(DTYPE_BYTES[by_name[n].datatype] for n in names)
