@@ -186,10 +186,10 @@ class VolumeTiff:
             for dz in range(bz):
                 plane = self._plane_offset(t, c, z0 + dz)
                 if bx == x_n:  # whole rows: one contiguous write per plane
-                    os.pwrite(self._fd, data[dz].tobytes(), plane + y0 * x_n * item)
+                    os.pwrite(self._fd, memoryview(data[dz]), plane + y0 * x_n * item)  # no copy
                 else:
                     for dy in range(by):
-                        os.pwrite(self._fd, data[dz, dy].tobytes(), plane + ((y0 + dy) * x_n + x0) * item)
+                        os.pwrite(self._fd, memoryview(data[dz, dy]), plane + ((y0 + dy) * x_n + x0) * item)
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
 
