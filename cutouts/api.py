@@ -22,8 +22,7 @@ def _login_required():
 
 def own_job(request, job_id):
     """The caller's job, or 404 for anything else (someone else's job is indistinguishable from none)."""
-    qs = CutoutJob.objects.all() if request.user.is_staff else CutoutJob.objects.filter(owner=request.user)
-    job = qs.filter(pk=job_id).first()
+    job = CutoutJob.objects.visible_to(request.user).filter(pk=job_id).first()
     if job is None:
         raise Http404("No such cutout job.")
     return job

@@ -27,10 +27,20 @@ FORMATS = {
 DTYPE_BYTES = {"uint8": 1, "uint16": 2, "uint64": 8}
 
 
+class CutoutJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The jobs `user` may see: their own; staff see all."""
+        if not user.is_authenticated:
+            return self.none()
+        return self if user.is_staff else self.filter(owner=user)
+
+
 class CutoutJob(models.Model):
     QUEUED, RUNNING, DONE, FAILED, CANCELLED, EXPIRED = "queued", "running", "done", "failed", "cancelled", "expired"
     STATES = [(s, s) for s in (QUEUED, RUNNING, DONE, FAILED, CANCELLED, EXPIRED)]
     ACTIVE = (QUEUED, RUNNING)
+
+    objects = CutoutJobQuerySet.as_manager()
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cutout_jobs")

@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cutouts import recipes, service
+from cutouts.api import own_job
 from cutouts.cli import command_line
 from cutouts.downloads import result_response
 from cutouts.forms import initial_request, parse_form, query_for_job
@@ -24,14 +25,6 @@ def _next_url(request, job):
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return reverse("cutout-job", args=[job.pk])
-
-
-def _own_job(request, job_id):
-    qs = CutoutJob.objects.all() if request.user.is_staff else CutoutJob.objects.filter(owner=request.user)
-    job = qs.filter(pk=job_id).first()
-    if job is None:
-        raise Http404("No such cutout job.")
-    return job
 
 
 def _size_context(detail, request_data):
@@ -131,7 +124,7 @@ def jobs(request):
 @require_safe
 @login_required
 def job_page(request, job_id):
-    job = _own_job(request, job_id)
+    job = own_job(request, job_id)
     portal_url = request.build_absolute_uri("/")
     snippets = [
         {"title": f"intern: BossRemote.get_cutout ({ch})", "code": recipes.intern_snippet(job, ch)}
@@ -148,7 +141,7 @@ def job_page(request, job_id):
 @require_safe
 @login_required
 def download(request, job_id):
-    job = _own_job(request, job_id)
+    job = own_job(request, job_id)
     response = result_response(request, job, job.result_name, job.result_name) if job.can_download else None
     if response is None:
         raise Http404("This job has no file to download.")
@@ -158,7 +151,7 @@ def download(request, job_id):
 @require_safe
 @login_required
 def provenance(request, job_id):
-    job = _own_job(request, job_id)
+    job = own_job(request, job_id)
     stem = job.result_name.split(".")[0]
     response = (result_response(request, job, "provenance.json", f"{stem}.provenance.json",
                                 content_type="application/json") if job.can_download else None)
@@ -170,7 +163,7 @@ def provenance(request, job_id):
 @require_POST
 @login_required
 def cancel(request, job_id):
-    job = _own_job(request, job_id)
+    job = own_job(request, job_id)
     if job.cancel():
         messages.info(request, "The job is cancelled.")
     else:
@@ -181,7 +174,7 @@ def cancel(request, job_id):
 @require_POST
 @login_required
 def retry(request, job_id):
-    job = _own_job(request, job_id)
+    job = own_job(request, job_id)
     if service.retry(job):
         messages.info(request, "The job is queued again.")
     else:

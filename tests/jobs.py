@@ -1,6 +1,5 @@
 """Cutout job fixtures, registered once for the whole suite by tests/conftest.py: a real Celery worker (prefork, on our own Redis) sharing the test database, and alice with a real
 OIDC access token from devboss stored as her login token, so that jobs run as her."""
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -18,6 +17,16 @@ def password_grant(devboss, username):
         data={"grant_type": "password", "client_id": "endpoint", "username": username,
               "password": devboss.password(username)},
         timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def userinfo(devboss, access_token):
+    """The provider's claims for a token (sub, email, ...)."""
+    response = requests.get(
+        f"{devboss.url}/auth/realms/BOSS/protocol/openid-connect/userinfo",
+        headers={"Authorization": f"Bearer {access_token}"}, timeout=10,
     )
     response.raise_for_status()
     return response.json()
@@ -94,10 +103,7 @@ def login_token(user, devboss, username):
     from django.conf import settings
 
     answer = password_grant(devboss, username)
-    info = requests.get(
-        f"{devboss.url}/auth/realms/BOSS/protocol/openid-connect/userinfo",
-        headers={"Authorization": f"Bearer {answer['access_token']}"}, timeout=10,
-    ).json()
+    info = userinfo(devboss, answer["access_token"])
     account, _ = SocialAccount.objects.get_or_create(
         user=user, provider=settings.OIDC_PROVIDER_ID, uid=info["sub"], defaults={"extra_data": info}
     )

@@ -3,10 +3,10 @@ and the portal's settings pointed at it."""
 import copy
 
 import pytest
-import requests
 
 from devboss import procs
 from tests.conftest import start_devboss
+from tests.jobs import password_grant, userinfo  # noqa: F401 - used by the login tests
 
 ACCESS_TOKEN_SECONDS = 2
 
@@ -40,27 +40,6 @@ def portal(settings, oidc_devboss):
     settings.OIDC_REFRESH_MARGIN_SECONDS = 0
     settings.BOSS_PUBLIC_TOKEN = "public"
     return settings
-
-
-def password_grant(devboss, username):
-    """A token answer from the public client "endpoint", as a script gets one."""
-    response = requests.post(
-        f"{devboss.issuer}/protocol/openid-connect/token",
-        data={"grant_type": "password", "client_id": "endpoint", "username": username,
-              "password": devboss.password(username)},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def userinfo(devboss, access_token):
-    response = requests.get(
-        f"{devboss.issuer}/protocol/openid-connect/userinfo",
-        headers={"Authorization": f"Bearer {access_token}"}, timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()
 
 
 def log_in(page, portal_url, username, password):

@@ -1,38 +1,19 @@
 """Private data: alice, logged in, sees alice_lab; anonymous visitors and bob don't; caches are per user."""
-from datetime import timedelta
 
 import pytest
-import requests
-from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.utils import timezone
 
 from tests.auth.conftest import point_portal_at
+from tests.jobs import login_token
 
 pytestmark = pytest.mark.django_db
 
 
-def password_grant(devboss, username):
-    response = requests.post(
-        f"{devboss.url}/auth/realms/BOSS/protocol/openid-connect/token",
-        data={"grant_type": "password", "client_id": "endpoint", "username": username,
-              "password": devboss.password(username)},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["access_token"]
-
-
 def logged_in_user(devboss, username):
     """A user as the portal knows them after a browser login: account, stored access token."""
-    token = password_grant(devboss, username)
-    sub = requests.get(f"{devboss.url}/auth/realms/BOSS/protocol/openid-connect/userinfo",
-                       headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["sub"]
     user = get_user_model().objects.create_user(username, f"{username}@example.org")
-    account = SocialAccount.objects.create(user=user, provider="boss", uid=sub)
-    SocialToken.objects.create(account=account, token=token, expires_at=timezone.now() + timedelta(minutes=5))
-    return user, token
+    return user, login_token(user, devboss, username).token
 
 
 @pytest.fixture
