@@ -7,3 +7,5 @@ os.environ.setdefault("PORTAL_DEV", "1")
 os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-var-"))
 
 from portal.settings import *  # noqa: E402,F401,F403
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request when it is missing  # noqa: F405
