@@ -5,6 +5,7 @@ Memory stays bounded by (concurrency + a few) blocks, whatever the size of the b
 to its place in the file as soon as it arrives and then dropped.
 """
 import json
+from dataclasses import replace
 import logging
 import os
 import threading
@@ -40,15 +41,18 @@ class JobFailed(Exception):
     """A failure whose message is for the user."""
 
 
-def file_stem(job, channel=None):
+def file_stem(job, channel=None, z=None, part=None):
     parts = [job.collection, job.experiment]
     if channel:
         parts.append(channel)
     elif len(job.channels) == 1:
         parts.append(job.channels[0])
-    parts += [f"r{job.resolution}", f"x{job.x0}-{job.x1}", f"y{job.y0}-{job.y1}", f"z{job.z0}-{job.z1}"]
+    z0, z1 = z or (job.z0, job.z1)
+    parts += [f"r{job.resolution}", f"x{job.x0}-{job.x1}", f"y{job.y0}-{job.y1}", f"z{z0}-{z1}"]
     if job.time_range:
         parts.append(f"t{job.t0}-{job.t1}")
+    if part is not None:
+        parts.append(f"part{part:03d}")
     return "_".join(parts)
 
 
@@ -188,24 +192,32 @@ def run(job):
     started = datetime.now(timezone.utc)
     folder = storage.scratch_folder(job)
     folder.mkdir(parents=True, exist_ok=True)
+    parts = []
     try:
-        name, size = _produce(job, folder, started)
-        # Into the shared storage (a rename on local disk) before the job says done.
-        storage.publish(job, folder / name, name)
+        if job.split:
+            parts = _produce_parts(job, folder, started)
+            name, size = parts[0]["name"], sum(p["size"] for p in parts)
+        else:
+            name, size = _produce(job, folder, started)
+            # Into the shared storage (a rename on local disk) before the job says done.
+            storage.publish(job, folder / name, name)
         storage.publish(job, folder / SIDECAR, SIDECAR)
     except JobCancelled:
         _clean(folder)
+        storage.delete_job_files(job)  # parts already published
         return
     except (JobFailed, WriterError) as exc:
         _clean(folder)
+        storage.delete_job_files(job)
         job.fail(str(exc))
     except Exception as exc:  # never leave a job running: say what broke, log the rest
         log.exception("cutout job %s crashed", job.pk)
         _clean(folder)
+        storage.delete_job_files(job)
         job.fail(f"The portal failed while making this cutout ({type(exc).__name__}); it has been logged.")
     else:
         _clean(folder)
-        if not job.finish(name, size):  # cancelled while the last block was written
+        if not job.finish(name, size, parts):  # cancelled while the last block was written
             storage.delete_job_files(job)
             return
     notify.email_owner(job)
@@ -218,17 +230,43 @@ def _clean(folder):
         folder.rmdir()
 
 
-def _produce(job, folder, started):
+def _produce_parts(job, folder, started):
+    """Each part (a z slab on cuboid boundaries, chosen at submission) is written, then published at
+    once, so the scratch space holds one part at a time. Returns the parts' descriptions."""
+    ranges = [tuple(z) for z in job.meta["part_z"]]
+    dtypes = {ch: job.meta["channels"][ch]["datatype"] for ch in job.channels}
+    job.plan(sum(len(plan_blocks(replace(job.box, z=z), dtypes[ch], settings.CUTOUT_BLOCK_BYTES))
+                 for z in ranges for ch in job.channels))
+    fetcher = Fetcher(job)
+    parts = []
+    for n, z in enumerate(ranges, 1):
+        name, size = _produce(job, folder, started, box=replace(job.box, z=z), part=n, fetcher=fetcher)
+        storage.publish(job, folder / name, name)
+        parts.append({"n": n, "name": name, "size": size, "z": list(z)})
+    sidecar = json.loads((folder / SIDECAR).read_text())
+    sidecar["files"] = [p["name"] for p in parts]
+    sidecar["parts"] = parts
+    (folder / SIDECAR).write_text(json.dumps(sidecar, indent=2))
+    return parts
+
+
+def _produce(job, folder, started, box=None, part=None, fetcher=None):
+    """Write the job's box (or `box`, one part of it) into one file in `folder`; return (name, size)."""
     meta = job.meta
     channels = list(job.channels)
     dtypes = {ch: meta["channels"][ch]["datatype"] for ch in channels}
     cal = calibration(meta["voxel_size"], meta["voxel_unit"], job.resolution, meta.get("hierarchy_method", "anisotropic"))
-    box = job.box
+    box = box or job.box
     zyx = box.shape_zyx
     times = box.time_samples
     per_channel = {ch: plan_blocks(box, dtypes[ch], settings.CUTOUT_BLOCK_BYTES) for ch in channels}
-    job.plan(sum(len(b) for b in per_channel.values()))
-    fetcher = Fetcher(job)
+    if fetcher is None:  # a whole job; a part's blocks were counted by _produce_parts
+        job.plan(sum(len(b) for b in per_channel.values()))
+        fetcher = Fetcher(job)
+
+    def stem(channel=None):
+        return file_stem(job, channel, z=box.z, part=part)
+
     t0, z0, y0, x0 = box.t[0], box.z[0], box.y[0], box.x[0]
 
     def tasks_for(chs):
@@ -248,11 +286,11 @@ def _produce(job, folder, started):
     files = []
     if job.format == "tiff-zip":
         for ch in channels:
-            with VolumeTiff(folder / f"{file_stem(job, ch)}.tif", zyx, dtypes[ch], cal, flavour="ome",
+            with VolumeTiff(folder / f"{stem(ch)}.tif", zyx, dtypes[ch], cal, flavour="ome",
                             times=times) as out:
                 _fetch_all(job, fetcher, [(0, ch, dtypes[ch], b) for b in per_channel[ch]], writer_for(out))
             files.append(out.path)
-        name = f"{file_stem(job)}.zip"
+        name = f"{stem()}.zip"
         sidecar = _sidecar(job, [os.path.basename(f) for f in files] + list(ids.files()), cal, started)
         part = folder / (name + ".part")
         with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -264,7 +302,7 @@ def _produce(job, folder, started):
                 zf.writestr(extra, text)
         os.replace(part, folder / name)
     elif job.format == "ome-zarr":
-        name = f"{file_stem(job)}.ome.zarr.zip"
+        name = f"{stem()}.ome.zarr.zip"
         kinds = [(ch, dtypes[ch], meta["channels"][ch].get("type", "image")) for ch in channels]
         with OmeZarrZip(folder / name, zyx, kinds, cal, times=times, origin_zyx=(z0, y0, x0),
                         hierarchy=meta.get("hierarchy_method", "anisotropic")) as out:
@@ -274,7 +312,7 @@ def _produce(job, folder, started):
     else:
         flavour = "imagej" if job.format == "imagej-tiff" else "ome"
         suffix = ".tif" if flavour == "imagej" or dtypes[channels[0]] == "uint64" else ".ome.tif"
-        name = file_stem(job) + suffix
+        name = stem() + suffix
         with VolumeTiff(folder / name, zyx, dtypes[channels[0]], cal, flavour=flavour, channels=len(channels),
                         times=times, channel_names=channels) as out:
             _fetch_all(job, fetcher, tasks_for(channels), writer_for(out))

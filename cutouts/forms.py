@@ -26,6 +26,7 @@ def parse_form(post, collection, experiment):
         "channels": post.getlist("channels"),
         "resolution": post.get("resolution", ""),
         "format": post.get("format", "ome-tiff"),
+        "parts": post.get("parts") == "on",
     }
     for axis in AXES:
         data[axis] = _pair(post, axis)
@@ -62,7 +63,7 @@ def initial_request(detail, query, collection, experiment):
     if detail.levels and not 0 <= resolution < len(detail.levels):
         resolution = 0
     data = {"collection": collection, "experiment": experiment, "channels": chosen, "resolution": resolution,
-            "format": query.get("format", "ome-tiff")}
+            "format": query.get("format", "ome-tiff"), "parts": query.get("parts") == "on"}
     given = {axis: _pair(query, axis) for axis in AXES}
     if all(all(v != "" for v in pair) for pair in given.values()):
         data.update(given)
@@ -84,4 +85,6 @@ def query_for_job(job):
     ]
     if job.time_range:
         params += [("t0", job.t0), ("t1", job.t1)]
+    if job.split:
+        params.append(("parts", "on"))
     return urlencode(params)

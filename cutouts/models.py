@@ -59,6 +59,7 @@ class CutoutJob(models.Model):
     t0 = models.BigIntegerField(default=0)
     t1 = models.BigIntegerField(default=1)
     time_range = models.BooleanField(default=False)  # asked with an explicit time range
+    split = models.BooleanField(default=False)  # deliver in parts (cutouts.parts), for boxes over the cap
     format = models.CharField(max_length=16, choices=list(FORMATS.items()), default="ome-tiff")
     # What BOSS said at submission: {"channels": {name: {"datatype", "type"}}, "voxel_size": [x, y, z],
     # "voxel_unit", "hierarchy_method", "boss_url"}; the job needs no metadata call to run.
@@ -70,6 +71,7 @@ class CutoutJob(models.Model):
     error = models.TextField(blank=True, default="")
     result_name = models.CharField(max_length=255, blank=True, default="")  # file name under the job folder
     result_size = models.BigIntegerField(null=True, blank=True)
+    parts = models.JSONField(default=list, blank=True)  # [{"n", "name", "size", "z": [z0, z1]}] when split
     attempts = models.PositiveIntegerField(default=0)
     task_id = models.CharField(max_length=255, blank=True, default="")
     notified = models.BooleanField(default=False)
@@ -160,10 +162,11 @@ class CutoutJob(models.Model):
     def still_running(self):
         return CutoutJob.objects.filter(pk=self.pk, state=self.RUNNING).exists()
 
-    def finish(self, result_name, result_size):
+    def finish(self, result_name, result_size, parts=None):
         now = timezone.now()
         return self._move(
             (self.RUNNING,), state=self.DONE, finished=now, result_name=result_name, result_size=result_size,
+            parts=parts or [],
             expires=now + timedelta(days=settings.CUTOUT_RETENTION_DAYS), blocks_done=F("blocks_total"),
         )
 
@@ -181,4 +184,4 @@ class CutoutJob(models.Model):
         )
 
     def expire(self):
-        return self._move((self.DONE,), state=self.EXPIRED, result_name="", result_size=None)
+        return self._move((self.DONE,), state=self.EXPIRED, result_name="", result_size=None, parts=[])

@@ -2,6 +2,10 @@
 from django.urls import reverse
 
 
+def _abs(request, path):
+    return request.build_absolute_uri(path) if request else path
+
+
 def job_json(job, request=None):
     def url(name):
         path = reverse(name, args=[job.pk])
@@ -23,6 +27,7 @@ def job_json(job, request=None):
         "z": [job.z0, job.z1],
         "t": [job.t0, job.t1] if job.time_range else None,
         "format": job.format,
+        "parts": job.split,
         "bytes": job.nbytes,
         "error": job.error or None,
         "attempts": job.attempts,
@@ -38,5 +43,9 @@ def job_json(job, request=None):
             "size": job.result_size,
             "download": url("api-cutout-download"),
             "provenance": url("cutout-provenance"),
+            "parts": [
+                {**part, "download": _abs(request, reverse("api-cutout-part", args=[job.pk, part["n"]]))}
+                for part in job.parts
+            ],
         }
     return data

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from cutouts import limits
 from cutouts.models import DTYPE_BYTES, FORMATS, CutoutJob
+from cutouts.parts import PartsTooLarge, part_ranges
 from cutouts.zarr_writer import layout_problem
 from portal import ngstate
 from portal.boss import client
@@ -60,6 +61,13 @@ def _pair(value, field, errors):
         errors[field] = f"start ({lo}) must be less than stop ({hi})"
         return None
     return lo, hi
+
+
+def _flag(value):
+    """A checkbox or JSON boolean: true, "true", "on", "1", "yes"."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, (str, int)) and str(value).strip().lower() in ("1", "true", "on", "yes")
 
 
 def level_box(levels, resolution):
@@ -181,14 +189,29 @@ def validate(user, data):
         if problem:
             errors["format"] = problem
 
+    split = _flag(data.get("parts"))
+    part_z = []
     if not errors:
         per_voxel = sum(DTYPE_BYTES[by_name[n].datatype] for n in names)
         rows = sizes_by_level(box, detail.levels, resolution, per_voxel, t[1] - t[0])
         here = next(r for r in rows if r.resolution == resolution)
-        if not here.fits:
+        if split:
+            per_slice = here.nbytes // (box["z"][1] - box["z"][0])
+            if here.nbytes > settings.CUTOUT_MAX_PARTS_BYTES:
+                errors["size"] = (f"the box is {here.nbytes / 1e9:.2f} GB, over the "
+                                  f"{settings.CUTOUT_MAX_PARTS_BYTES / 1e9:.2f} GB cap for a download in parts: "
+                                  "use the command line tool, which has no cap")
+            else:
+                try:
+                    part_z = [list(r) for r in part_ranges(box["z"], per_slice, settings.CUTOUT_MAX_BYTES)]
+                except PartsTooLarge as exc:
+                    errors["size"] = str(exc)
+        elif not here.fits:
             best = finest_fitting(rows)
             hint = (f"; the same box fits at level {best.resolution} ({best.nbytes / 1e9:.2f} GB)" if best
-                    else "; no level holds it under the cap: use the command line tool")
+                    else "; no level holds it under the cap")
+            if here.nbytes <= settings.CUTOUT_MAX_PARTS_BYTES:
+                hint += "; or ask for it in parts (each under the cap)"
             errors["size"] = (f"the box is {here.nbytes / 1e9:.2f} GB, over the {settings.CUTOUT_MAX_BYTES / 1e9:.2f} "
                               f"GB cap for one download{hint}")
     if errors:
@@ -209,7 +232,9 @@ def validate(user, data):
         x0=box["x"][0], x1=box["x"][1], y0=box["y"][0], y1=box["y"][1], z0=box["z"][0], z1=box["z"][1],
         t0=t[0], t1=t[1], time_range=time_range,
         format=fmt,
+        split=bool(part_z),
         meta={
+            "part_z": part_z,
             "channels": {n: {"datatype": by_name[n].datatype, "type": by_name[n].type} for n in names},
             "voxel_size": list(frame.voxel_size),
             "voxel_unit": frame.voxel_unit,

@@ -108,6 +108,7 @@ def cutout_form(request, collection, experiment):
         "levels_json": {"levels": levels, "max_bytes": settings.CUTOUT_MAX_BYTES,
                         "dtypes": {c.name: c.datatype for c in detail.channels}},
         "max_bytes": settings.CUTOUT_MAX_BYTES,
+        "max_parts_bytes": settings.CUTOUT_MAX_PARTS_BYTES,
     }
     return render(request, "cutouts/form.html", context, status=400 if errors else 200)
 
@@ -145,6 +146,18 @@ def download(request, job_id):
     response = result_response(request, job, job.result_name, job.result_name) if job.can_download else None
     if response is None:
         raise Http404("This job has no file to download.")
+    return response
+
+
+@require_safe
+@login_required
+def download_part(request, job_id, n):
+    """One part of a job delivered in parts (ranged, or a signed URL of the bucket)."""
+    job = own_job(request, job_id)
+    part = next((p for p in job.parts if p["n"] == n), None) if job.can_download else None
+    response = result_response(request, job, part["name"], part["name"]) if part else None
+    if response is None:
+        raise Http404("This job has no such part.")
     return response
 
 

@@ -219,6 +219,7 @@ OIDC_USERINFO_CACHE_SECONDS = envint("OIDC_USERINFO_CACHE_SECONDS", 60)
 
 # --- Cutouts --------------------------------------------------------------------------------------------
 CUTOUT_MAX_BYTES = envint("CUTOUT_MAX_BYTES", 10**9)  # the web download cap (uncompressed bytes)
+CUTOUT_MAX_PARTS_BYTES = envint("CUTOUT_MAX_PARTS_BYTES", 10 * 10**9)  # a box delivered in parts, in all
 CUTOUT_RETENTION_DAYS = envint("CUTOUT_RETENTION_DAYS", 7)
 CUTOUT_RESULTS_DIR = Path(env("CUTOUT_RESULTS_DIR", str(VAR_DIR / "results")))
 CUTOUT_FETCH_CONCURRENCY = envint("CUTOUT_FETCH_CONCURRENCY", 4)  # parallel block requests per job
