@@ -142,12 +142,19 @@ class CutoutJob(models.Model):
         return updated == 1
 
     def start(self, task_id=""):
-        """A worker takes the job. A redelivered job (worker lost) starts over from block 0."""
+        """A worker takes the job: a queued one, or a running one whose worker died (a redelivered message,
+        taken only once the job has made no progress for CUTOUT_STALE_SECONDS; a message redelivered while
+        its first worker still runs the job is dropped, so two workers never run one job). It starts over
+        from block 0."""
         now = timezone.now()
-        return self._move(
-            (self.QUEUED, self.RUNNING), state=self.RUNNING, started=now, heartbeat=now, blocks_done=0,
-            error="", attempts=F("attempts") + 1, task_id=task_id or self.task_id,
-        )
+        stale = now - timedelta(seconds=settings.CUTOUT_STALE_SECONDS)
+        fields = dict(state=self.RUNNING, started=now, heartbeat=now, blocks_done=0, error="",
+                      attempts=F("attempts") + 1, task_id=task_id or self.task_id)
+        updated = CutoutJob.objects.filter(
+            models.Q(state=self.QUEUED) | models.Q(state=self.RUNNING, heartbeat__lt=stale), pk=self.pk
+        ).update(**fields)
+        self.refresh_from_db()
+        return updated == 1
 
     def plan(self, blocks_total):
         return self._move((self.RUNNING,), blocks_total=blocks_total, heartbeat=timezone.now())

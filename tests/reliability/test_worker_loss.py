@@ -41,6 +41,7 @@ def stack(fault_devboss, transactional_db, point_at, tmp_path):
         env = worker_env(connection.settings_dict, fault_devboss, state["redis_url"], {
             "CUTOUT_RESULTS_DIR": str(state["results"]), "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "CUTOUT_REQUEUE_SECONDS": "1",
+            "CUTOUT_STALE_SECONDS": "3",  # a redelivered running job is taken once it made no progress for 3 s
         })
         proc = start_worker(env, tmp_path / f"{name}.log")
         started.append(proc)
