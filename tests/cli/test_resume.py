@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from cutouts.blocks import Box, plan_blocks
 from devboss.api import procedural
 
 from .common import (
@@ -14,12 +15,13 @@ from .common import (
 )
 
 KEY = "demo/large/em"
-BOX = {"x": (0, 1024), "y": (0, 1024), "z": (0, 64)}  # 16 blocks of one 512x512x16 cuboid each (--block-mb 1)
-BLOCKS = 16
+BOX = {"x": (0, 1024), "y": (0, 2048), "z": (0, 64)}  # 16 blocks of 1024x512x16 at --block-mb 1
+BLOCKS = len(plan_blocks(Box(BOX["x"], BOX["y"], BOX["z"]), "uint8", 1024 * 1024))  # what the command plans
 
 
 def _args(out, *extra):
-    return ["bossdb://demo/large/em", "-x", "0:1024", "-y", "0:1024", "-z", "0:64", "--out", out,
+    return ["bossdb://demo/large/em", "-x", "%d:%d" % BOX["x"], "-y", "%d:%d" % BOX["y"], "-z", "%d:%d" % BOX["z"],
+            "--out", out,
             "--block-mb", "1", "--workers", "2", "--quiet", *extra]
 
 
@@ -98,7 +100,7 @@ def test_a_killed_ome_tiff_download_resumes(devboss, tmp_path, slow_boss):
     code, _, err = run_cli(devboss, *_args(out, "--format", "ome-tiff"))
     assert code == 0, err
     assert cutouts_served(devboss, KEY) == BLOCKS - len(done)
-    np.testing.assert_array_equal(tifffile.imread(out / "demo_large_em_r0_x0-1024_y0-1024_z0-64.ome.tif"),
+    np.testing.assert_array_equal(tifffile.imread(out / "demo_large_em_r0_x0-1024_y0-2048_z0-64.ome.tif"),
                                   _expected())
 
 
@@ -127,7 +129,7 @@ def test_a_manifest_line_cut_short_is_ignored(devboss, tmp_path):
 def test_a_rerun_with_other_arguments_is_refused(devboss, tmp_path, slow_boss):
     out = tmp_path / "out"
     _interrupt(devboss, out, signal.SIGKILL, at_least=1)
-    code, _, err = run_cli(devboss, "bossdb://demo/large/em", "-x", "0:512", "-y", "0:1024", "-z", "0:64",
+    code, _, err = run_cli(devboss, "bossdb://demo/large/em", "-x", "0:512", "-y", "0:2048", "-z", "0:64",
                            "--out", out, "--block-mb", "1", "--quiet")
     assert code == 6
     assert "other arguments (x: 0:512 now, 0:1024 before)" in err

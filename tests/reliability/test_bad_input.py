@@ -152,6 +152,19 @@ def page_cases(job, failed):
         cases += [case("POST", "/cutouts/from-viewer/", body, allow_ok=True), case("POST", "/s/new", body)]
     cases += [case("GET", "/cutouts/from-viewer/?url=%00", allow_ok=True), case("GET", "/s/", allow_ok=True),
               case("GET", "/healthz?x=%00", allow_ok=True)]
+    # Parts of a job delivered in parts (this job has none) and objects of an annotation channel.
+    for bad in ("not-a-uuid", str(uuid.uuid4()), TRAVERSAL):
+        cases += [case("GET", f"/cutouts/{bad}/parts/1"), case("GET", f"/api/cutouts/{bad}/parts/1")]
+    for n in ("0", "1", "99999999999999999999999", "-1", "x", TRAVERSAL):
+        cases += [case("GET", f"/cutouts/{job.pk}/parts/{n}"), case("GET", f"/api/cutouts/{job.pk}/parts/{n}")]
+    for number in NUMBERS:
+        q = number.replace("\u0000", "%00")
+        cases += [case("GET", f"/c/demo/cortex/objects/?resolution={q}&x0={q}&x1={q}&pad={q}", allow_ok=True),
+                  case("GET", f"/c/demo/cortex/object/?object={q}&pad={q}&resolution={q}", allow_ok=True),
+                  case("POST", "/c/demo/cortex/object/", {"object": number, "annotation": "seg"}, allow_ok=True)]
+    for name in NAMES[:6]:
+        cases += [case("GET", f"/c/demo/{name}/objects/"), case("GET", f"/c/{name}/cortex/object/?object=1"),
+                  case("GET", f"/c/demo/cortex/objects/?annotation={name}", allow_ok=True)]
     for method in ("PUT", "PATCH", "DELETE"):
         for path in ("/", "/c/", "/c/demo/", "/c/demo/cortex/", "/c/demo/cortex/cutout/", "/cutouts/",
                      f"/cutouts/{job.pk}/", f"/cutouts/{job.pk}/download", f"/cutouts/{job.pk}/cancel",
