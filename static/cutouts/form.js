@@ -90,6 +90,8 @@
     select.value = String(r);
     current = r;
     render();
+    // Values set from script fire no event: tell the form's other listeners (preview, recipes).
+    form.dispatchEvent(new Event("change"));
   }
   select.addEventListener("change", function () { setLevel(parseInt(select.value, 10)); });
   form.addEventListener("input", function (ev) { if (ev.target !== select) render(); });

@@ -74,6 +74,8 @@ def test_alice_cuts_out_a_box_and_downloads_it(site, page, devboss):  # noqa: F8
     assert page.inner_text('[data-size="bytes"]') == "8.0 MB"
     assert "over" not in size_text(page)
     assert page.inner_text('[data-physical="x"]') == "0 – 8,192"  # the same physical box
+    # The recipes (and the preview) follow a level set by the link too, not only typing.
+    page.locator("pre", has_text="get_cutout(channel, 1, [0, 1024], [0, 1024], [100, 108]").first.wait_for()
     if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":  # README's pictures; normal runs change no tracked file
         page.screenshot(path=str(DOCS / "cutout-form.png"), full_page=True)
 
