@@ -18,6 +18,7 @@ Flavours:
 Values are written as fetched, never rescaled.
 """
 import os
+import threading
 from dataclasses import dataclass
 from math import prod
 
@@ -30,6 +31,16 @@ UNIT_IN_CM = {"nanometers": 1e-7, "micrometers": 1e-4, "millimeters": 1e-1, "cen
 BIGTIFF_ABOVE = 2**32 - 2**25  # classic TIFF offsets are 32-bit: leave room for the header and IFDs
 
 FLAVOURS = ("ome", "imagej", "tiff")
+# Start writing dirty pages back every this many bytes, in a background thread, so that the final fsync
+# (before the file is renamed into place) waits for the tail only, not for the whole file.
+SYNC_EVERY = 64 * 1024 * 1024
+
+
+def _fdatasync_quietly(fd):
+    try:
+        os.fdatasync(fd)
+    except OSError:  # the final fsync reports real trouble
+        pass
 
 
 class WriterError(Exception):
@@ -136,6 +147,8 @@ class VolumeTiff:
         self.resume = resume
         self.resumed = False  # True when open() found a usable temporary file from an earlier run
         self._fd = None
+        self._dirty = 0  # bytes written since the last background write-back started
+        self._syncer = None
 
     def _existing_offset(self):
         """The image data offset of a temporary file left by an earlier run, or None if it is unusable."""
@@ -192,11 +205,23 @@ class VolumeTiff:
                         os.pwrite(self._fd, memoryview(data[dz, dy]), plane + ((y0 + dy) * x_n + x0) * item)
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
+        self._dirty += data.nbytes
+        if self._dirty >= SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
+            self._dirty = 0
+            self._syncer = threading.Thread(target=_fdatasync_quietly, args=(self._fd,), daemon=True)
+            self._syncer.start()
 
-    def _discard(self):
+    def _close_fd(self):
+        """Close the file, after any background write-back on it (it must not outlive the descriptor)."""
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def _discard(self):
+        self._close_fd()
         try:
             os.unlink(self.tmp_path)
         except FileNotFoundError:
@@ -211,16 +236,13 @@ class VolumeTiff:
 
     def close_partial(self):
         """Close without finishing, keeping the temporary file for a later run to resume."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._close_fd()
 
     def commit(self):
         """fsync, close and rename the temporary file to its final name."""
         try:
             os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+            self._close_fd()
             os.replace(self.tmp_path, self.path)
         except OSError as err:
             self._discard()

@@ -38,12 +38,6 @@ def test_blocks_stay_under_the_byte_budget():
     assert max(np.prod(b.shape_zyx) * 2 for b in blocks) <= 16 * 2**20
 
 
-def test_blocks_take_whole_rows_when_that_at_most_doubles_them():
-    box = Box((0, 4096), (0, 4096), (0, 64))
-    assert block_shape(box, "uint8", 16 * 2**20) == (4096, 512, 16)  # 32 MiB, one write per plane
-    assert max(np.prod(b.shape_zyx) for b in plan_blocks(box, "uint8", 16 * 2**20)) <= 2 * 16 * 2**20
-
-
 def test_it_grows_blocks_along_x_first():
     assert block_shape(Box((0, 2048), (0, 2048), (0, 64)), "uint8", 16 * 2**20) == (2048, 512, 16)
 
@@ -53,3 +47,9 @@ def test_it_refuses_a_reversed_or_empty_range():
         Box((10, 10), (0, 1), (0, 1))
     with pytest.raises(ValueError, match="z range"):
         Box((0, 1), (0, 1), (5, 2))
+
+
+def test_blocks_take_whole_rows_when_that_at_most_doubles_them():
+    box = Box((0, 4096), (0, 4096), (0, 64))
+    assert block_shape(box, "uint8", 16 * 2**20) == (4096, 512, 16)  # 32 MiB, one write per plane
+    assert max(np.prod(b.shape_zyx) for b in plan_blocks(box, "uint8", 16 * 2**20)) <= 2 * 16 * 2**20
