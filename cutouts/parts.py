@@ -1,6 +1,6 @@
 """Delivery in parts: a box over the web cap, split along z on BOSS cuboid boundaries (16 slices), each
 part a file of its own under the cap, written once and downloadable (and resumable) on its own."""
-from cutouts.blocks import CUBOID
+from cutouts.blocks import CUBOID, _cuts
 
 CUBOID_Z = CUBOID[2]
 
@@ -18,11 +18,4 @@ def part_ranges(z, bytes_per_slice, part_bytes):
             f"even a part of {CUBOID_Z} slices would be {bytes_per_slice * CUBOID_Z / 1e9:.2f} GB, over the "
             f"{part_bytes / 1e9:.2f} GB a part may hold: choose a smaller x/y range or a coarser level"
         )
-    lo, hi = z
-    cuts = [lo]
-    nxt = (lo // depth + 1) * depth
-    while nxt < hi:
-        cuts.append(nxt)
-        nxt += depth
-    cuts.append(hi)
-    return list(zip(cuts[:-1], cuts[1:]))
+    return _cuts(*z, depth)

@@ -126,3 +126,24 @@ def point_at(settings):
     yield point
     if previous:
         use_broker(previous[0])
+
+
+@pytest.fixture
+def alice_jobs(alice, devboss, redis_server, point_at, tmp_path):
+    """alice's finished job (made in-process from devboss over HTTP) and a failed one: (done, failed)."""
+    from cutouts import engine
+    from cutouts.validation import validate
+
+    box = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
+           "x": [0, 200], "y": [0, 200], "z": [100, 104]}
+    point_at(devboss, redis_server, tmp_path)
+    done = validate(alice, box)
+    done.save()
+    assert done.start("in-process")
+    engine.run(done)
+    done.refresh_from_db()
+    assert done.state == "done", done.error
+    failed = validate(alice, box)
+    failed.state, failed.error = "failed", "a test failure"
+    failed.save()
+    return done, failed

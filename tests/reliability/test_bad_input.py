@@ -13,8 +13,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from cutouts import engine
-from cutouts.validation import validate
 from tests.cutouts.conftest import password_grant
 
 TRIED = {"cases": 0}
@@ -32,19 +30,8 @@ BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolu
 
 
 @pytest.fixture
-def world(alice, bob, devboss, redis_server, point_at, tmp_path):
-    """alice with a finished job (made in-process from devboss over HTTP) and a failed one."""
-    point_at(devboss, redis_server, tmp_path)
-    done = validate(alice, BOX)
-    done.save()
-    assert done.start("in-process")
-    engine.run(done)
-    done.refresh_from_db()
-    assert done.state == "done", done.error
-    failed = validate(alice, BOX)
-    failed.state = "failed"
-    failed.error = "a test failure"
-    failed.save()
+def world(alice, bob, devboss, alice_jobs):
+    done, failed = alice_jobs
     return {"alice": alice, "bob": bob, "done": done, "failed": failed, "devboss": devboss}
 
 

@@ -7,10 +7,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from cutouts import engine
 from cutouts.models import CutoutJob
-from cutouts.validation import validate
 from tests.cutouts.conftest import password_grant
+from cutouts import engine
 from tests.reliability.conftest import wait_for_job
 
 BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
@@ -18,18 +17,8 @@ BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolu
 
 
 @pytest.fixture
-def jobs(alice, bob, devboss, redis_server, point_at, tmp_path):
-    point_at(devboss, redis_server, tmp_path)
-    done = validate(alice, BOX)
-    done.save()
-    assert done.start("in-process")
-    engine.run(done)
-    done.refresh_from_db()
-    assert done.state == "done", done.error
-    failed = validate(alice, BOX)
-    failed.state, failed.error = "failed", "a test failure"
-    failed.save()
-    return done, failed
+def jobs(alice_jobs):
+    return alice_jobs
 
 
 def endpoints(done, failed):
