@@ -94,6 +94,10 @@ def retry(request, job_id):
     if not request.user.is_authenticated:
         return _login_required()
     job = own_job(request, job_id)
-    if not service.retry(job):
+    try:
+        retried = service.retry(job)
+    except service.LimitReached as exc:
+        return Response({"errors": {"limit": str(exc)}}, status=400)
+    if not retried:
         return Response({"detail": f"A {job.state} job can't be retried."}, status=409)
     return Response(job_json(job, request), status=202)

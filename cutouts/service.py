@@ -1,6 +1,7 @@
 """Submitting, cancelling and retrying jobs: what views and the API call."""
 from django.db import transaction
 
+from cutouts import limits
 from cutouts.models import CutoutJob
 
 
@@ -16,7 +17,16 @@ def submit(job):
     return job
 
 
+class LimitReached(Exception):
+    """A retry would break one of the owner's limits (cutouts.limits); the message names it."""
+
+
 def retry(job):
+    """Queue a failed or cancelled job again, under the same per-user limits as a new submission."""
+    if job.can_retry:
+        problem = limits.submission_problem(job.owner, job)
+        if problem:
+            raise LimitReached(problem)
     if job.retry():
         enqueue(job)
         return True

@@ -188,8 +188,11 @@ def cancel(request, job_id):
 @login_required
 def retry(request, job_id):
     job = own_job(request, job_id)
-    if service.retry(job):
-        messages.info(request, "The job is queued again.")
-    else:
-        messages.warning(request, f"A {job.state} job can't be retried.")
+    try:
+        if service.retry(job):
+            messages.info(request, "The job is queued again.")
+        else:
+            messages.warning(request, f"A {job.state} job can't be retried.")
+    except service.LimitReached as exc:
+        messages.warning(request, f"Not retried: {exc}")
     return redirect(_next_url(request, job))

@@ -138,3 +138,19 @@ def test_an_over_cap_form_shows_the_command_line_for_the_same_box(client, alice,
     html = page.content.decode()
     assert "boss-cutout bossdb://demo/cortex/em --res 0 -x 0:2048 -y 0:2048 -z 100:102" in html
     assert "--token-file ~/.boss-token" in html
+
+
+def test_a_retry_obeys_the_same_limits_as_a_new_submission(client, alice, bearer, settings):
+    from cutouts.validation import validate
+
+    job = validate(alice, BOX)
+    job.state = "failed"
+    job.save()
+    settings.CUTOUT_MAX_QUEUED_PER_USER = 0
+    response = client.post(f"/api/cutouts/{job.pk}/retry", **bearer)
+    assert response.status_code == 400 and "queued jobs" in response.json()["errors"]["limit"]
+    client.force_login(alice)
+    page = client.post(f"/cutouts/{job.pk}/retry", follow=True)
+    assert "Not retried" in page.content.decode()
+    job.refresh_from_db()
+    assert job.state == "failed"
