@@ -72,7 +72,7 @@ def download_part(request, job_id, n):
     if not request.user.is_authenticated:
         return _login_required()
     job = own_job(request, job_id)
-    part = next((p for p in job.parts if p["n"] == n), None) if job.can_download else None
+    part = job.part(n)
     response = result_response(request, job, part["name"], part["name"]) if part else None
     if response is None:
         return Response({"detail": f"The job ({job.state}) has no part {n}."}, status=404)

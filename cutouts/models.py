@@ -134,6 +134,10 @@ class CutoutJob(models.Model):
     def can_download(self):
         return self.state == self.DONE and self.result_name != ""
 
+    def part(self, n):
+        """Part `n` ({"n", "name", "size", "z"}) of a finished job delivered in parts, or None."""
+        return next((p for p in self.parts if p["n"] == n), None) if self.can_download else None
+
     # --- transitions -----------------------------------------------------------------------------------
     def _move(self, from_states, **fields):
         """Conditional UPDATE: apply `fields` only if the job is still in one of `from_states`."""

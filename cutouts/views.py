@@ -154,7 +154,7 @@ def download(request, job_id):
 def download_part(request, job_id, n):
     """One part of a job delivered in parts (ranged, or a signed URL of the bucket)."""
     job = own_job(request, job_id)
-    part = next((p for p in job.parts if p["n"] == n), None) if job.can_download else None
+    part = job.part(n)
     response = result_response(request, job, part["name"], part["name"]) if part else None
     if response is None:
         raise Http404("This job has no such part.")
