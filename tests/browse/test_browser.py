@@ -42,11 +42,16 @@ def test_an_anonymous_visitor_walks_to_the_experiment(site, page):  # noqa: F811
     assert page.title() == "Collections · BOSS portal"
     assert page.locator("table.collections").inner_text().count("demo") >= 1
     assert "alice_lab" not in page.content()
+    # A click only starts the navigation: wait for the new page before reading it.
     page.get_by_role("link", name="demo", exact=True).click()
+    page.wait_for_url(site + "/c/demo/")
+    page.wait_for_load_state()
     assert page.title() == "demo · Collections · BOSS portal"
     cortex = page.locator('tr[data-experiment="cortex"]').inner_text()
     assert "2048 × 2048 × 128 voxels" in cortex and "4 × 4 × 40 nm" in cortex
     page.get_by_role("link", name="cortex", exact=True).click()
+    page.wait_for_url(site + "/c/demo/cortex/")
+    page.wait_for_load_state()
     assert page.title() == "demo / cortex · BOSS portal"
     assert page.locator("nav.breadcrumbs").inner_text().startswith("Collections › demo › cortex")
     assert cells(page, 'tr[data-axis="x"] td') == ["x", "0", "2048", "2048", "4 nm", "8192"]
