@@ -45,13 +45,23 @@ def collections_page(request):
     names = client.list_collections(request.user, refresh=refresh)
     q = request.GET.get("q", "").strip()
     if q:
-        names = [n for n in names if q.lower() in n.lower()]
+        names = _matching(request.user, names, q.lower(), refresh)
     readable = set(names)
     recent = [n for n in request.session.get(RECENT_KEY, []) if n in readable]
     ordered = recent + [n for n in names if n not in recent]
     page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
     collections = client.get_collections(request.user, list(page.object_list), refresh=refresh)
     return CollectionsPage(collections, page, q, recent)
+
+
+def _matching(user, names, needle, refresh):
+    """Collections whose name or description contains `needle` (lower case). BOSS's list has names only,
+    so the others' descriptions are looked up (in threads, cached like every lookup) and searched too."""
+    by_name = {n for n in names if needle in n.lower()}
+    others = [n for n in names if n not in by_name]
+    described = {c.name for c in client.get_collections(user, others, refresh=refresh)
+                 if needle in (c.description or "").lower()} if others else set()
+    return [n for n in names if n in by_name or n in described]
 
 
 def collection_page(request, collection):

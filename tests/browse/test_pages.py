@@ -31,6 +31,14 @@ def test_the_filter_is_server_side(boss, client_):
     assert 'href="/c/demo/"' not in html and "No collection matches" in html
 
 
+def test_the_filter_searches_descriptions_too(boss, client_):
+    # "Public demo volumes" is demo's description, not its name.
+    html = client_.get("/c/?q=VOLUMES").content.decode()
+    assert 'href="/c/demo/"' in html and "1 collection matching" in html
+    data = client_.get("/c/?q=volumes&format=json").json()
+    assert [c["name"] for c in data["collections"]] == ["demo"]
+
+
 def fake_collections(user, names, refresh=False):
     return [client.Collection(name=n, description=f"about {n}", public=True) for n in names]
 
