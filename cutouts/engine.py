@@ -8,15 +8,17 @@ import json
 from dataclasses import replace
 import logging
 import os
+import queue
 import threading
 import time
 import zipfile
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import numpy as np
 from django.conf import settings
+from django.db import connections
 
 from cutouts import notify, recipes, semaphore, storage
 from cutouts.blocks import plan_blocks
@@ -103,29 +105,62 @@ class Fetcher:
 
 
 def _fetch_all(job, fetcher, tasks, write):
-    """Fetch (channel index, channel, datatype, block) tasks in parallel, writing each as it completes.
+    """Fetch (channel index, channel, datatype, block) tasks in parallel; each thread writes the block it
+    fetched straight into the file (`write` must be thread-safe: the writers are), then takes the next.
 
-    At most `concurrency` requests are in flight and completed blocks are written at once, so memory
-    stays bounded by a few blocks.
+    At most `concurrency` blocks are held at once, so memory stays bounded by a few blocks. This thread
+    only counts: it records the blocks finished since its last update in one UPDATE (which is also the
+    cancellation check), so a slow database never holds up the fetches.
     """
     concurrency = max(1, settings.CUTOUT_FETCH_CONCURRENCY)
     pending = deque(tasks)
-    running = {}
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"cutout-{job.pk}") as pool:
+    take = threading.Lock()
+    stop = threading.Event()
+    finished = queue.SimpleQueue()  # (task, exception or None)
+
+    def fetch_and_write():
+        while not stop.is_set():
+            with take:
+                if not pending:
+                    return
+                task = pending.popleft()
+            try:
+                data = fetcher.fetch(task[1], task[2], task[3])
+                if stop.is_set():  # failed or cancelled meanwhile: the file is being thrown away
+                    return
+                write(task, data)
+                del data
+                finished.put((task, None))
+            except BaseException as exc:  # handed to the job's thread, which fails the job with it
+                finished.put((task, exc))
+                return
+
+    def run_thread():
         try:
-            while pending or running:
-                while pending and len(running) < concurrency:
-                    task = pending.popleft()
-                    running[pool.submit(fetcher.fetch, task[1], task[2], task[3])] = task
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = running.pop(future)
-                    write(task, future.result())
-                    if not job.advance(1):
-                        raise JobCancelled()
+            fetch_and_write()
         finally:
-            for future in running:
-                future.cancel()
+            connections.close_all()  # this thread's own connection (the token lookup), not left open
+
+    remaining = len(pending)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"cutout-{job.pk}") as pool:
+        for _ in range(min(concurrency, remaining)):
+            pool.submit(run_thread)
+        try:
+            while remaining:
+                batch = [finished.get()]
+                while True:
+                    try:
+                        batch.append(finished.get_nowait())
+                    except queue.Empty:
+                        break
+                for _, exc in batch:
+                    if exc is not None:
+                        raise exc
+                remaining -= len(batch)
+                if not job.advance(len(batch)):
+                    raise JobCancelled()
+        finally:
+            stop.set()  # the threads finish the request in hand and write nothing more
 
 
 class ObjectIds:
