@@ -12,6 +12,12 @@ One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0), th
 Each of (a) and (b) runs in a subprocess of its own, so its peak RSS is its own; (c) reports the peak
 (VmHWM) of the worker's child process, the one that runs the job. The bench starts its own devboss,
 Redis, temporary SQLite database and worker, and removes them at the end.
+
+CPUs (`--cores`, both by default, one after the other in the same run):
+  split   devboss on the last CPU, the client ((a)'s and (b)'s process, the worker) on the others: BOSS
+          is another machine in production, and here its capacity is then the same for (a), (b) and (c);
+  shared  everything on all CPUs: devboss serves faster when the client does less, which flatters (a),
+          the client that only throws the data away.
 """
 import argparse
 import json
@@ -87,6 +93,9 @@ def run_child(kind, args):
 
 
 def child_main(kind, args):
+    cpus = args.pop("cpus", None)
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     result = child_fetch(**args) if kind == "fetch" else child_script(**args)
     # ru_maxrss is in KiB on Linux. RUSAGE_CHILDREN: the largest of intern's pool workers (waited for).
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -137,6 +146,24 @@ def cpu_seconds(proc):
         except psutil.Error:
             pass
     return total
+
+
+def pin(proc, cpus):
+    """Set the CPU affinity of every thread of `proc` and of its descendants (threads they start later
+    inherit it)."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+        pids = [root.pid] + [p.pid for p in root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for pid in pids:
+        for tid in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else []:
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+            except OSError:  # gone meanwhile
+                pass
 
 
 def vm_hwm(pid):
@@ -193,8 +220,10 @@ def run_job(alice, box):
     request = {"collection": coll, "experiment": exp, "channels": [ch], "resolution": 0,
                "x": list(box["x"]), "y": list(box["y"]), "z": list(box["z"]), "format": "ome-tiff"}
     start = time.perf_counter()
-    job = service.submit(validate(alice, request))
-    marks = {}  # when this poll first saw the job running, its first block, its last block
+    job = validate(alice, request)
+    marks = {"validated": time.perf_counter() - start}  # then when this poll first saw the job running,
+    job = service.submit(job)                            # its first block, its last block
+    marks["queued"] = time.perf_counter() - start
     while True:
         job.refresh_from_db()
         now = time.perf_counter() - start
@@ -206,21 +235,29 @@ def run_job(alice, box):
             marks.setdefault("last block", now)
         if job.state in ("done", "failed", "cancelled"):
             break
-        time.sleep(0.1)
+        time.sleep(0.01)  # fine-grained, so that "done" is seen within 10 ms
     seconds = time.perf_counter() - start
-    print("(c) seen at: " + ", ".join(f"{k} {v:.1f} s" for k, v in marks.items()) + f", done {seconds:.1f} s")
+    print("(c) seen at: " + ", ".join(f"{k} {v:.2f} s" for k, v in marks.items()) + f", done {seconds:.2f} s")
     if job.state != "done":
         raise RuntimeError(f"the job ended {job.state}: {job.error}")
     return {"seconds": seconds, "bytes": job.nbytes, "blocks": job.blocks_total, "file": job.result_size,
             "path": str(job.result_path)}
 
 
-def report(a, b, c, c_rss):
+def median(runs):
+    """The run with the median time (the lower middle one for an even count)."""
+    return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2] if runs else None
+
+
+def report(a, b, c, c_rss, label=""):
+    if label:
+        print(f"\n== {label}")
+
     def row(name, r, rss):
         print(f"{name:44} {r['bytes'] / MB:9.1f} {r['seconds']:8.2f} {r['bytes'] / MB / r['seconds']:8.1f} "
               f"{rss / MB:9.0f} {r.get('cpu', 0):7.1f} {r.get('server_cpu', 0):7.1f}")
 
-    print(f"\n{'':44} {'MB':>9} {'seconds':>8} {'MB/s':>8} {'peak MB':>9} {'CPU s':>7} {'BOSS s':>7}")
+    print(f"{'':44} {'MB':>9} {'seconds':>8} {'MB/s':>8} {'peak MB':>9} {'CPU s':>7} {'BOSS s':>7}")
     row(f"(a) fetch limit ({a['blocks']} blocks, no writing)", a, a["rss_self"])
     row("(b) intern get_cutout + tifffile.imwrite", b, max(b["rss_self"], b["rss_children"]))
     if b["rss_children"]:
@@ -230,7 +267,7 @@ def report(a, b, c, c_rss):
     rate = {k: r["bytes"] / r["seconds"] for k, r in (("a", a), ("b", b), ("c", c))}
     print("CPU s: client CPU time (the worker child for (c)); BOSS s: devboss CPU time meanwhile; "
           f"{os.cpu_count()} CPUs, shared with whatever else runs")
-    print(f"\nc/a = {rate['c'] / rate['a']:.2f}   c/b = {rate['c'] / rate['b']:.2f}   "
+    print(f"c/a = {rate['c'] / rate['a']:.2f}   c/b = {rate['c'] / rate['b']:.2f}   "
           f"(target c/a >= 0.80, worker peak < 256 MB)")
 
 
@@ -240,6 +277,8 @@ def main():
     parser.add_argument("--z", type=int, default=64, help="depth of the box (64: ~1.07 GB)")
     parser.add_argument("--profile", metavar="FILE", help="py-spy record the worker during (c) into FILE (raw)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip (a, b, c)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (c) each, alternating (medians)")
+    parser.add_argument("--cores", default="split,shared", help="CPU layouts to measure, in order (see above)")
     args = parser.parse_args()
     if args.child:
         return child_main(args.child[0], json.loads(args.child[1]))
@@ -261,6 +300,7 @@ def main():
             setup_django(tmp, devboss, redis_url, max(2 * nbytes, 2 * 10**9))
             from django.conf import settings
             from django.contrib.auth import get_user_model
+            from django.core.cache import cache
             from django.db import connection
 
             from tests.jobs import login_token, start_worker, worker_env
@@ -283,51 +323,75 @@ def main():
             print(f"box x {box['x']}, y {box['y']}, z {box['z']} of demo/large/em: {nbytes / MB:.0f} MB; "
                   f"blocks of {settings.CUTOUT_BLOCK_BYTES / 2**20:.0f} MiB, "
                   f"{settings.CUTOUT_FETCH_CONCURRENCY} in flight", flush=True)
-            empty = {"seconds": float("nan"), "bytes": 0, "blocks": 0, "rss_self": 0, "rss_children": 0}
-            a = b = c = empty
-            c_rss = 0
-            if "a" not in skip:
-                before = cpu_seconds(devboss.proc)
-                a = run_child("fetch", {"boss_url": devboss.url, "token": token, "box": box,
-                                        "block_bytes": settings.CUTOUT_BLOCK_BYTES,
-                                        "concurrency": settings.CUTOUT_FETCH_CONCURRENCY})
-                a["server_cpu"] = cpu_seconds(devboss.proc) - before
-                print(f"(a) done in {a['seconds']:.1f} s", flush=True)
-            if "b" not in skip:
-                before = cpu_seconds(devboss.proc)
-                b = run_child("script", {"boss_url": devboss.url, "token": devboss.token("alice"), "box": box,
-                                         "out": str(tmp / "script.tif")})
-                b["server_cpu"] = cpu_seconds(devboss.proc) - before
-                os.unlink(tmp / "script.tif")
-                print(f"(b) done in {b['seconds']:.1f} s", flush=True)
-            if "c" not in skip:
-                spy = None
-                if args.profile:
-                    import psutil
+            all_cpus = sorted(os.sched_getaffinity(0))
+            layouts = {"split": (all_cpus[:-1], all_cpus[-1:]), "shared": (all_cpus, all_cpus)}
+            for layout in args.cores.split(","):
+                client_cpus, server_cpus = layouts[layout] if len(all_cpus) > 1 else (all_cpus, all_cpus)
+                pin(devboss.proc, server_cpus)
+                pin(worker, client_cpus)
+                print(f"\n-- {layout}: devboss on CPU {server_cpus}, client on CPU {client_cpus}", flush=True)
+                empty = {"seconds": float("nan"), "bytes": 0, "blocks": 0, "rss_self": 0, "rss_children": 0}
 
-                    while not psutil.Process(worker.pid).children():
-                        time.sleep(0.2)
-                    pid = psutil.Process(worker.pid).children()[0].pid
-                    spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "200", "--format",
-                                            "raw", "--threads", "-o", args.profile], stdout=subprocess.DEVNULL)
-                    time.sleep(1)
-                before, worker_before = cpu_seconds(devboss.proc), cpu_seconds(worker)
-                with PeakWatcher(worker) as watcher:
-                    try:
-                        c = run_job(alice, box)
-                    except RuntimeError:
-                        print((tmp / "worker.log").read_text()[-3000:])
-                        raise
-                c_rss = watcher.peak
-                c["server_cpu"] = cpu_seconds(devboss.proc) - before
-                c["cpu"] = cpu_seconds(worker) - worker_before
-                if spy:
-                    spy.send_signal(2)
-                    spy.wait(30)
-                print(f"worker children seen: {len(watcher.peaks)}", flush=True)
-                os.unlink(c["path"])
-                print(f"(c) done in {c['seconds']:.1f} s", flush=True)
-            report(a, b, c, c_rss)
+                def measure_a():
+                    before = cpu_seconds(devboss.proc)
+                    r = run_child("fetch", {"boss_url": devboss.url, "token": token, "box": box,
+                                            "block_bytes": settings.CUTOUT_BLOCK_BYTES,
+                                            "concurrency": settings.CUTOUT_FETCH_CONCURRENCY,
+                                            "cpus": client_cpus})
+                    r["server_cpu"] = cpu_seconds(devboss.proc) - before
+                    print(f"(a) done in {r['seconds']:.2f} s", flush=True)
+                    return r
+
+                def measure_b():
+                    before = cpu_seconds(devboss.proc)
+                    r = run_child("script", {"boss_url": devboss.url, "token": devboss.token("alice"), "box": box,
+                                             "out": str(tmp / "script.tif"), "cpus": client_cpus})
+                    r["server_cpu"] = cpu_seconds(devboss.proc) - before
+                    os.unlink(tmp / "script.tif")
+                    print(f"(b) done in {r['seconds']:.2f} s", flush=True)
+                    return r
+
+                def measure_c():
+                    cache.clear()  # validation asks BOSS again, as for a form left open longer than the cache
+                    spy = None
+                    if args.profile:
+                        import psutil
+
+                        while not psutil.Process(worker.pid).children():
+                            time.sleep(0.2)
+                        pid = psutil.Process(worker.pid).children()[0].pid
+                        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "200", "--format",
+                                                "raw", "--threads", "-o", args.profile], stdout=subprocess.DEVNULL)
+                        time.sleep(1)
+                    before, worker_before = cpu_seconds(devboss.proc), cpu_seconds(worker)
+                    with PeakWatcher(worker) as watcher:
+                        try:
+                            r = run_job(alice, box)
+                        except RuntimeError:
+                            print((tmp / "worker.log").read_text()[-3000:])
+                            raise
+                    r["rss"] = watcher.peak
+                    r["server_cpu"] = cpu_seconds(devboss.proc) - before
+                    r["cpu"] = cpu_seconds(worker) - worker_before
+                    if spy:
+                        spy.send_signal(2)
+                        spy.wait(30)
+                    os.unlink(r["path"])
+                    return r
+
+                # (b) once (it is far behind); (a) and (c) alternately, `--repeat` times, medians reported.
+                b = measure_b() if "b" not in skip else empty
+                runs_a, runs_c = [], []
+                for _ in range(args.repeat):
+                    if "a" not in skip:
+                        runs_a.append(measure_a())
+                    if "c" not in skip:
+                        runs_c.append(measure_c())
+                a, c = median(runs_a) or empty, median(runs_c) or empty
+                spread = {k: [round(r["seconds"], 2) for r in runs] for k, runs in (("a", runs_a), ("c", runs_c))}
+                report(a, b, c, max((r["rss"] for r in runs_c), default=0),
+                       f"{layout}: devboss on CPU {server_cpus}, client on CPU {client_cpus}; "
+                       f"medians of {args.repeat} (seconds: a {spread['a']}, c {spread['c']})")
         finally:
             procs.stop(worker)
             procs.stop(redis)
