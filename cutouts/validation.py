@@ -222,7 +222,9 @@ def validate(user, data):
     ratio = [lv / l0 for lv, l0 in zip(next(lv for lv in detail.levels if lv.resolution == resolution).voxel_size,
                                        detail.levels[0].voxel_size)]
     box0 = tuple((round(box[a][0] * ratio[i]), round(box[a][1] * ratio[i])) for i, a in enumerate(AXES))
-    viewer = ngstate.viewer_url(collection, experiment, [by_name[n] for n in names], frame, box=box0)
+    chosen = [by_name[n] for n in names]
+    viewer = ngstate.viewer_url(collection, experiment, chosen, frame, box=box0,
+                                windows=client.display_windows(user, detail, chosen))
     job = CutoutJob(
         owner=user,
         collection=collection,

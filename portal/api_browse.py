@@ -78,11 +78,14 @@ class ChannelLinks:
 def experiment_page(request, collection, experiment):
     detail = client.get_experiment_detail(request.user, collection, experiment, refresh=refresh_requested(request))
     base = reverse("browse-experiment", args=[collection, experiment])
+    windows = client.display_windows(request.user, detail)
     rows = [
-        ChannelLinks(ch, ngstate.viewer_url(collection, experiment, [ch], detail.frame), f"{base}cutout/?channels={ch.name}")
+        ChannelLinks(ch, ngstate.viewer_url(collection, experiment, [ch], detail.frame, windows=windows),
+                     f"{base}cutout/?channels={ch.name}")
         for ch in detail.channels
     ]
-    all_url = ngstate.viewer_url(collection, experiment, detail.channels, detail.frame) if detail.channels else ""
+    all_url = (ngstate.viewer_url(collection, experiment, detail.channels, detail.frame, windows=windows)
+               if detail.channels else "")
     return detail, rows, all_url
 
 

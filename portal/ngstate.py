@@ -19,13 +19,16 @@ def _metres(size, unit):
     return float(size) / METRES_PER_UNIT[unit]
 
 
-def viewer_state(collection, experiment, channels, frame, boss_url=None, layout="4panel", box=None):
+def viewer_state(collection, experiment, channels, frame, boss_url=None, layout="4panel", box=None, windows=None):
     """The Neuroglancer state showing `channels` (objects with name/type) of one experiment.
 
     One layer per channel: `image` for image channels, `segmentation` (npz-encoded, exact ids) for
     annotation channels, drawn above the images. Position is the frame centre in voxels; the zoom
     fits the frame's x/y extent into one panel. With `box` ((x0, x1), (y0, y1), (z0, z1) in level-0
     voxels), the view is framed on the box instead, which is drawn as a bounding-box annotation.
+    `windows` ({channel name: (low, high)}, from client.display_windows) sets an image layer's display
+    range (the default shader's `normalized` control), so that a uint16 channel whose values sit far
+    below 65535 is not drawn black.
     """
     boss_url = (boss_url or settings.BOSS_PUBLIC_URL).rstrip("/")
     ordered = [ch for ch in channels if ch.type != "annotation"] + [ch for ch in channels if ch.type == "annotation"]
@@ -35,7 +38,11 @@ def viewer_state(collection, experiment, channels, frame, boss_url=None, layout=
         if ch.type == "annotation":
             layers.append({"type": "segmentation", "source": source + "?encoding=npz", "name": ch.name})
         else:
-            layers.append({"type": "image", "source": source, "name": ch.name})
+            layer = {"type": "image", "source": source, "name": ch.name}
+            if windows and ch.name in windows:
+                low, high = windows[ch.name]
+                layer["shaderControls"] = {"normalized": {"range": [int(low), int(high)]}}
+            layers.append(layer)
     extent_x, extent_y, extent_z = (frame.x_stop - frame.x_start, frame.y_stop - frame.y_start,
                                     frame.z_stop - frame.z_start)
     state = {
@@ -66,7 +73,9 @@ def viewer_state(collection, experiment, channels, frame, boss_url=None, layout=
     return state
 
 
-def viewer_url(collection, experiment, channels, frame, ndviz_url=None, boss_url=None, layout="4panel", box=None):
+def viewer_url(collection, experiment, channels, frame, ndviz_url=None, boss_url=None, layout="4panel", box=None,
+               windows=None):
     """NDVIZ_URL#!<url-quoted JSON state>."""
-    state = viewer_state(collection, experiment, channels, frame, boss_url=boss_url, layout=layout, box=box)
+    state = viewer_state(collection, experiment, channels, frame, boss_url=boss_url, layout=layout, box=box,
+                         windows=windows)
     return (ndviz_url or settings.NDVIZ_URL) + "#!" + quote(json.dumps(state, separators=(",", ":")), safe="")

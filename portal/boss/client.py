@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import wraps
 from urllib.parse import quote
 
+import numpy as np
 import requests
 from django.conf import settings
 from django.core.cache import cache
@@ -22,6 +23,7 @@ from intern.resource.boss.resource import CollectionResource
 from portal.boss import errors
 from portal.boss.credentials import credential_for
 from portal.boss.remote import CredentialAuth, remote_for_credential
+from portal.boss.volume import read_block
 
 # Parallel detail fetches (collection page: one experiment + frame per row). I/O bound, small.
 FETCH_THREADS = 8
@@ -333,6 +335,46 @@ def get_levels(user, collection, experiment, channel, refresh=False):
         ]
 
     return _call(what, fetch)
+
+
+# Image datatypes whose full range makes a poor display window (uint8's 0-255 is fine as it is).
+WINDOWED_DATATYPES = ("uint16", "uint32")
+WINDOW_SAMPLE = (256, 256, 16)  # x, y, z voxels at the coarsest level: one cuboid's worth at most
+WINDOW_PERCENTILES = (0.5, 99.5)
+
+
+@_cached("window")
+def display_window(user, collection, experiment, channel, datatype, level, box, refresh=False):
+    """(low, high) display range of an image channel: the 0.5th and 99.5th percentiles of one sample,
+    `box` ((x0, x1), (y0, y1), (z0, z1)) at `level`. () when the sample can't be read or is flat: the
+    viewer then keeps its default (the datatype's full range). One BOSS cutout, cached like the rest."""
+    user = _caller(user)
+    try:
+        data = read_block(_remote(user), collection, experiment, channel, datatype, level, *box)
+    except errors.BossError:
+        return ()
+    low, high = (float(v) for v in np.percentile(data, WINDOW_PERCENTILES))
+    if high <= low:
+        return ()
+    return (int(math.floor(low)), int(math.ceil(high)))
+
+
+def display_windows(user, detail, channels=None):
+    """{channel name: (low, high)} for the image channels of `detail` (an ExperimentDetail) whose datatype
+    needs one, each from a sample at the centre of the coarsest level."""
+    user = _caller(user)
+    wanted = [ch for ch in (channels if channels is not None else detail.channels)
+              if ch.type != "annotation" and ch.datatype in WINDOWED_DATATYPES]
+    if not wanted or not detail.levels:
+        return {}
+    level = detail.levels[-1]
+    box = []
+    for start, stop, size in zip(level.start, level.extent, WINDOW_SAMPLE):
+        lo = max(start, (start + stop) // 2 - size // 2)
+        box.append((lo, min(stop, lo + size)))
+    found = _in_threads(user, lambda ch: display_window(user, detail.experiment.collection, detail.experiment.name,
+                                                        ch.name, ch.datatype, level.resolution, tuple(box)), wanted)
+    return {ch.name: tuple(w) for ch, w in zip(wanted, found) if w}
 
 
 # --- What each page shows -------------------------------------------------------------------------------

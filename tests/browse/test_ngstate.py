@@ -115,3 +115,11 @@ def test_a_box_frames_the_view_and_is_drawn_as_a_bounding_box():
     assert annotation["type"] == "axis_aligned_bounding_box"
     assert annotation["pointA"] == [100, 0, 110] and annotation["pointB"] == [1124, 512, 150]
     assert state["crossSectionScale"] == 2.0
+
+
+def test_a_display_window_sets_the_image_layers_range_and_nothing_else():
+    _, state = decode(viewer_url("demo", "cortex", [EM, FLUO, SEG], FRAME, ndviz_url=NDVIZ, boss_url=BOSS,
+                                 windows={"fluo": (120, 3400)}))
+    layers = {layer["name"]: layer for layer in state["layers"]}
+    assert layers["fluo"]["shaderControls"] == {"normalized": {"range": [120, 3400]}}
+    assert "shaderControls" not in layers["em"] and "shaderControls" not in layers["seg"]

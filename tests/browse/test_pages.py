@@ -98,6 +98,29 @@ def test_the_experiment_page_shows_frame_levels_and_channels(boss, client_, sett
     assert [layer["name"] for layer in viewer_state(all_link)["layers"]] == ["em", "fluo", "seg"]
 
 
+def test_a_uint16_channels_viewer_link_carries_a_display_window_from_its_data(boss, client_):
+    """fluo (uint16) gets the 0.5-99.5th percentiles of a sample at the centre of the coarsest level, so
+    the viewer does not draw it black against 0-65535; em (uint8) keeps the viewer's default."""
+    import numpy as np
+
+    from devboss.api import procedural
+
+    html = client_.get("/c/demo/cortex/").content.decode()
+    links = {name: viewer_state(re.search(rf'<tr data-channel="{name}">.*?class="viewer" href="([^"]+)"',
+                                          html, re.S).group(1).replace("&amp;", "&"))
+             for name in ("em", "fluo")}
+    assert "shaderControls" not in links["em"]["layers"][0]
+    low, high = links["fluo"]["layers"][0]["shaderControls"]["normalized"]["range"]
+    # Level 3 of demo/cortex spans x, y 0:256 and z 100:228: the sample is its centre, 256 x 256 x 16.
+    sample = procedural.cutout("demo/cortex/fluo", "uint16", "image", 3, (0, 256), (0, 256), (156, 172))
+    want_low, want_high = np.percentile(sample, [0.5, 99.5])
+    assert (low, high) == (int(np.floor(want_low)), int(np.ceil(want_high)))
+    assert 0 <= low < high < 65535
+    all_link = re.search(r'class="button viewer-all" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    windows = {layer["name"]: layer.get("shaderControls") for layer in viewer_state(all_link)["layers"]}
+    assert windows == {"em": None, "fluo": {"normalized": {"range": [low, high]}}, "seg": None}
+
+
 def test_json_on_the_page_and_the_api_agree(boss, client_):
     page = client_.get("/c/demo/cortex/?format=json").json()
     api = client_.get("/api/collections/demo/experiments/cortex/").json()
