@@ -2,8 +2,8 @@
 
 - queued jobs (CUTOUT_MAX_QUEUED_PER_USER) and unexpired result bytes (CUTOUT_MAX_RESULT_BYTES_PER_USER):
   checked at submission; a request over one is refused with a message saying when it frees up;
-- running jobs (CUTOUT_MAX_RUNNING_PER_USER): checked by the worker as it picks a job; over it, the job
-  stays queued and the task comes back later (cutouts/tasks.py).
+- running jobs (CUTOUT_MAX_RUNNING_PER_USER): checked by the worker as it takes a job, atomically with the
+  start (CutoutJob.start); over it, the job stays queued and the task comes back later (cutouts/tasks.py).
 """
 from django.conf import settings
 from django.db.models import Sum
@@ -39,7 +39,3 @@ def submission_problem(user, job=None):
     return None
 
 
-def may_start(job):
-    """True when the job's owner runs fewer than CUTOUT_MAX_RUNNING_PER_USER other jobs."""
-    running = CutoutJob.objects.filter(owner_id=job.owner_id, state=CutoutJob.RUNNING).exclude(pk=job.pk).count()
-    return running < settings.CUTOUT_MAX_RUNNING_PER_USER

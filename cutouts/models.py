@@ -14,7 +14,8 @@ from math import prod
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -145,18 +146,32 @@ class CutoutJob(models.Model):
         self.refresh_from_db()
         return updated == 1
 
-    def start(self, task_id=""):
+    def start(self, task_id="", max_running=None):
         """A worker takes the job: a queued one, or a running one whose worker died (a redelivered message,
         taken only once the job has made no progress for CUTOUT_STALE_SECONDS; a message redelivered while
         its first worker still runs the job is dropped, so two workers never run one job). It starts over
-        from block 0."""
+        from block 0.
+
+        With `max_running`, a queued job starts only while its owner runs fewer other jobs than that. The
+        count and the start happen in one transaction that begins by writing the owner's row (a row lock
+        on PostgreSQL, the write lock on SQLite), so two workers starting two of one user's jobs at the
+        same moment take turns and can't both pass the count. False when the job was not taken; a job
+        still queued afterwards waits for its owner's running jobs."""
         now = timezone.now()
         stale = now - timedelta(seconds=settings.CUTOUT_STALE_SECONDS)
         fields = dict(state=self.RUNNING, started=now, heartbeat=now, blocks_done=0, error="",
                       attempts=F("attempts") + 1, task_id=task_id or self.task_id)
-        updated = CutoutJob.objects.filter(
-            models.Q(state=self.QUEUED) | models.Q(state=self.RUNNING, heartbeat__lt=stale), pk=self.pk
-        ).update(**fields)
+        takeable = models.Q(state=self.RUNNING, heartbeat__lt=stale)
+        with transaction.atomic():
+            if max_running is None:
+                takeable |= models.Q(state=self.QUEUED)
+            else:
+                owner = get_user_model().objects.filter(pk=self.owner_id)
+                owner.update(**{get_user_model().USERNAME_FIELD: F(get_user_model().USERNAME_FIELD)})
+                others = CutoutJob.objects.filter(owner_id=self.owner_id, state=self.RUNNING).exclude(pk=self.pk)
+                if others.count() < max_running:
+                    takeable |= models.Q(state=self.QUEUED)
+            updated = CutoutJob.objects.filter(takeable, pk=self.pk).update(**fields)
         self.refresh_from_db()
         return updated == 1
 

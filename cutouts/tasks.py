@@ -2,7 +2,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from cutouts import engine, limits, upkeep
+from cutouts import engine, upkeep
 from cutouts.models import CutoutJob
 
 
@@ -11,11 +11,13 @@ def run_cutout(self, job_id):
     """Acknowledged late: a worker killed mid-job leaves the message to be redelivered, and the job
     then starts over (a redelivered running job is taken again by `start`)."""
     job = CutoutJob.objects.filter(pk=job_id).select_related("owner").first()
-    if job is not None and job.state == CutoutJob.QUEUED and not limits.may_start(job):
-        # The owner already runs their share: the job stays queued and the task comes back later.
-        raise self.retry(countdown=settings.CUTOUT_REQUEUE_SECONDS, max_retries=None)
-    if job is None or not job.start(self.request.id or ""):
-        return  # deleted, cancelled, or already finished: nothing to do
+    if job is None:
+        return  # deleted
+    if not job.start(self.request.id or "", max_running=settings.CUTOUT_MAX_RUNNING_PER_USER):
+        if job.state == CutoutJob.QUEUED:
+            # The owner already runs their share: the job stays queued and the task comes back later.
+            raise self.retry(countdown=settings.CUTOUT_REQUEUE_SECONDS, max_retries=None)
+        return  # cancelled, finished, or running on a live worker: nothing to do
     engine.run(job)
 
 

@@ -85,3 +85,36 @@ def test_a_worker_puts_back_a_job_whose_owner_runs_two_already(alice, bob, monke
     busy[0].cancel()
     run_cutout(str(job.pk))
     assert CutoutJob.objects.get(pk=job.pk).state == "done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_starting_one_users_jobs_at_once_never_pass_the_running_limit(alice, settings):
+    """Each start counts the owner's running jobs and starts in one transaction that first writes the
+    owner's row: of 6 queued jobs started from 6 threads at once, with 1 already running and a limit of
+    2, exactly one starts, on SQLite and on PostgreSQL alike."""
+    import threading
+
+    from django.db import connections
+
+    from cutouts.models import CutoutJob
+
+    make_jobs(alice, 1, "running")
+    queued = make_jobs(alice, 6, "queued")
+    barrier = threading.Barrier(len(queued))
+    results = {}
+
+    def start(job):
+        try:
+            barrier.wait()
+            results[job.pk] = job.start("task", max_running=2)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=start, args=(job,)) for job in queued]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results.values()) == [False] * 5 + [True]
+    assert CutoutJob.objects.filter(owner=alice, state="running").count() == 2
+    assert CutoutJob.objects.filter(owner=alice, state="queued").count() == 5
