@@ -8,7 +8,8 @@ Two steps, both total functions (they return messages, never raise on bad input)
   the dimensions, and the box converted to voxels at that level, clipped to the level's bounds.
 
 Accepted input: any viewer URL with `#!` and URL-quoted JSON, ndviz's single-quote form
-(`#!{'layers':{...}_'navigation':...}`, `_` for `,` outside strings), or the raw state JSON.
+(`#!{'layers':{...}_'navigation':...}`, `_` for `,` outside strings), the raw state JSON, or (with a
+resolver) a state stored at a URL: `#!https://<portal>/s/<slug>.json` or the short link itself.
 Reference: /work/shared/boss-api.md section 11; portal/ngstate.py writes the states we read back here.
 """
 import json
@@ -69,8 +70,12 @@ def _ndviz_to_json(text):
     return "".join(out)
 
 
-def read_state(text):
-    """(state dict or None, messages) from a pasted URL or JSON."""
+def read_state(text, resolve=None):
+    """(state dict or None, messages) from a pasted URL or JSON.
+
+    `resolve(url)` -> (state or None, messages) or None looks up a state stored at a URL (Neuroglancer's
+    `#!https://...` form, or the URL pasted alone): the paste view passes one that knows the portal's own
+    short links (cutouts.shortlinks.stored_state). Nothing here fetches a URL."""
     if not isinstance(text, str) or not text.strip():
         return None, ["Paste a Neuroglancer link or its JSON state."]
     text = text.strip()
@@ -78,11 +83,17 @@ def read_state(text):
         return None, ["That link is too long to read."]
     if not text.startswith("{"):
         if "#!" not in text:
+            found = resolve(text) if resolve and re.match(r"^https?://", text) else None
+            if found is not None:
+                return found
             return None, ["That is not a Neuroglancer link: it has no '#!' followed by a state."]
         text = text.split("#!", 1)[1]
         if not text.startswith("{"):
             text = unquote(text)
         if re.match(r"^https?://", text):
+            found = resolve(text) if resolve else None
+            if found is not None:
+                return found
             return None, ["This link points at a state stored elsewhere (" + text[:200] + "); paste the "
                           "address Neuroglancer shows once it has loaded it."]
     candidates = [text]
@@ -218,16 +229,16 @@ def _view_box(state, names, depth, messages):
             "z": (position[2] - depth / 2, position[2] + depth / 2)}
 
 
-def read_link(text, depth=DEFAULT_DEPTH):
+def read_link(text, depth=DEFAULT_DEPTH, resolve=None):
     """The BOSS layers, box and dimensions of a pasted link. Never raises on bad input."""
     try:
-        return _read_link(text, depth)
+        return _read_link(text, depth, resolve)
     except Exception:  # a last guard: malformed input must become a message, not a 500
         return Link(messages=["Could not read that Neuroglancer state."])
 
 
-def _read_link(text, depth):
-    state, messages = read_state(text)
+def _read_link(text, depth, resolve=None):
+    state, messages = read_state(text, resolve)
     link = Link(messages=messages)
     if state is None:
         return link

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from cutouts.neuroglancer import DEFAULT_DEPTH, query_for_request, read_link, to_request
+from cutouts.shortlinks import stored_state
 from portal.boss import client
 from portal.errors import boss_errors
 
@@ -28,7 +29,7 @@ def from_viewer(request):
     text, depth = source.get("url"), _depth(source.get("depth", DEFAULT_DEPTH))
     if text is None:
         return render(request, "cutouts/paste.html", {"text": "", "depth": depth})
-    link = read_link(text, depth)
+    link = read_link(text, depth, resolve=stored_state(request))
     if not link.collection or not (NAME.match(link.collection) and NAME.match(link.experiment)):
         problems = link.messages or [f"Unusable collection or experiment name: {link.collection}/{link.experiment}."]
         return render(request, "cutouts/paste.html", {"text": text, "depth": depth, "problems": problems}, status=400)

@@ -5,8 +5,9 @@ from us (anonymously, hence the CORS header). A private one can't work that way 
 carries no session cookie), so the owner's redirect carries the state itself in the fragment.
 """
 import json
+import re
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -30,6 +31,29 @@ def _visible_link(request, slug):
     if link is None or not link.visible_to(request.user):
         raise Http404("No such link, or it has expired.")
     return link
+
+
+SHORT_PATH = re.compile(r"^/s/([-a-zA-Z0-9_]+)(?:\.json)?/?$")
+
+
+def stored_state(request):
+    """A resolver for cutouts.neuroglancer.read_state: the Neuroglancer state behind one of this portal's
+    own short links (`<portal>/s/<slug>` or `.../s/<slug>.json`, as `#!<url>` or alone), looked up in the
+    database with the requesting user's rights, never fetched over HTTP. None for any other URL."""
+
+    def resolve(url):
+        parts = urlsplit(url)
+        match = SHORT_PATH.match(parts.path)
+        if not match or parts.netloc.lower() != request.get_host().lower():
+            return None
+        link = ShortLink.objects.filter(slug=match.group(1)).first()
+        if link is None or not link.visible_to(request.user):
+            return None, ["That short link does not exist, has expired, or is private to someone else."]
+        if link.kind != ShortLink.VIEWER:
+            return None, ["That short link is a cutout recipe, not a viewer state: open it to get its form."]
+        return link.payload, []
+
+    return resolve
 
 
 def _field(request, name, default=""):

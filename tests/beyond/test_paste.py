@@ -56,3 +56,36 @@ def test_the_form_and_experiment_pages_offer_the_box_and_bookmarklet(client, ali
         assert 'action="/cutouts/from-viewer/"' in body
         assert "javascript:location.href=&#x27;" not in body  # literal template text, not escaped
         assert "javascript:location.href='http://testserver/cutouts/from-viewer/?url='+encodeURIComponent(location.href)" in body
+
+
+def test_the_portals_own_short_links_paste_back_with_the_users_rights(client, alice, bob):
+    """A shared viewer link opens Neuroglancer on `#!<portal>/s/<slug>.json`; pasting that (or the short
+    link itself) fills the form from the stored state, looked up in the database, never fetched."""
+    from portal.models import ShortLink
+
+    client.force_login(alice)
+    url = viewer_link(alice, ((512, 1024), (256, 768), (120, 140)), names=("em", "fluo"))
+    want = ("/c/demo/cortex/cutout/?channels=em&channels=fluo&resolution=0&x0=512&x1=1024"
+            "&y0=256&y1=768&z0=120&z1=140&format=ome-tiff")
+    for public in (True, False):
+        assert client.post("/s/new", {"kind": "viewer", "state": url, **({"public": "1"} if public else {})}
+                           ).status_code == 302
+        slug = ShortLink.objects.latest("created").slug
+        for pasted in (f"https://v.example.org/#!http://testserver/s/{slug}.json",
+                       "https://v.example.org/#!" + quote(f"http://testserver/s/{slug}.json", safe=""),
+                       f"http://testserver/s/{slug}"):
+            response = client.post("/cutouts/from-viewer/", {"url": pasted})
+            assert (response.status_code, response["Location"]) == (302, want), pasted
+    # alice's private link is not bob's to read; another site's stored state is never fetched.
+    client.force_login(bob)
+    response = client.post("/cutouts/from-viewer/", {"url": f"http://testserver/s/{slug}"})
+    assert response.status_code == 400 and b"private to someone else" in response.content
+    response = client.post("/cutouts/from-viewer/", {"url": f"https://v.example.org/#!https://elsewhere.org/s/{slug}.json"})
+    assert response.status_code == 400 and b"stored elsewhere" in response.content
+    client.force_login(alice)
+    assert client.post("/s/new?kind=recipe&collection=demo&experiment=cortex",
+                       {"channels": ["em"], "resolution": "0", "x0": "0", "x1": "10", "y0": "0", "y1": "10",
+                        "z0": "100", "z1": "110"}).status_code == 302
+    recipe = ShortLink.objects.latest("created").slug
+    response = client.post("/cutouts/from-viewer/", {"url": f"http://testserver/s/{recipe}"})
+    assert response.status_code == 400 and b"cutout recipe" in response.content
