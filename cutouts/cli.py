@@ -1,21 +1,37 @@
-"""boss-cutout: download any box of a BOSS channel as a TIFF stack (or one OME-TIFF), resumably.
+"""boss-cutout: download any box of BOSS channels as TIFF stacks (or OME-TIFFs), resumably.
 
     boss-cutout bossdb://demo/cortex/em --res 0 -x 0:2048 -y 0:2048 -z 100:228 --out em/
-    python -m cutouts.cli bossdb://COLL/EXP/CHAN --res R -x X0:X1 -y Y0:Y1 -z Z0:Z1 --out DIR [options]
+    boss-cutout bossdb://demo/cortex/em,fluo,seg -x 0:1024 -y 0:1024 -z 100:140 --out box/
+    python -m cutouts.cli bossdb://COLL/EXP/CHAN[,CHAN...] [bossdb://COLL/EXP/CHAN ...] --res R
+        -x X0:X1 -y Y0:Y1 -z Z0:Z1 --out DIR [options]
+
+Channels: several channels of one experiment download in one run, the same box of each, one channel after
+the other. Name them comma-separated in the last part of the resource (`bossdb://demo/cortex/em,fluo`), or
+give several resources of the same collection and experiment (`bossdb://demo/cortex/em
+bossdb://demo/cortex/fluo`), or both. Channels of another experiment, an empty name (`em,,fluo`) or a
+channel named twice are usage errors. Every channel's metadata and box are checked before anything is
+downloaded, so an unknown channel among several stops the run before its first block. Each channel keeps
+its own datatype (uint8 em, uint16 fluo, uint64 seg...) and its own files.
 
 Ranges are half-open (start:stop) in the voxel grid of resolution R. The box is cut into blocks aligned to
 BOSS's 512x512x16 cuboids (cutouts/blocks.py, as the portal's jobs are), fetched in parallel and written
 straight into place (cutouts/writers.py), so memory stays bounded by a few blocks whatever the box.
 
-Output in DIR: one 2-D TIFF per z slice, `<channel>_z<z>.tif` with zero-padded absolute z (the default
-`--format tiff-stack`; the voxel size is in the resolution tags plus ImageJ spacing/unit for uint8/uint16,
-else in tifffile's JSON description), or one BigTIFF OME-TIFF (`--format ome-tiff`), plus provenance.json.
+Output in DIR: for each channel, one 2-D TIFF per z slice, `<channel>_z<z>.tif` with zero-padded absolute z
+(the default `--format tiff-stack`; the voxel size is in the resolution tags plus ImageJ spacing/unit for
+uint8/uint16, else in tifffile's JSON description), or one BigTIFF OME-TIFF named
+`<collection>_<experiment>_<channel>_r<R>_x.._y.._z...ome.tif` (`--format ome-tiff`); plus one
+provenance.json describing every channel. File names carry the channel, so channels never collide.
 
-Resuming: DIR holds `.boss-cutout.jsonl`, a manifest of the request's arguments and of every finished
-block (fsynced after the block's data). Rerun the same command after Ctrl-C, a lost network or a kill and
-it continues without fetching finished blocks again; a rerun with other arguments is refused. Slices of a
-16-deep z slab are written as `.part` files and renamed into place only when all the slab's blocks are in,
-so a file with a final name is always complete.
+Resuming: DIR holds `.boss-cutout.jsonl`, a manifest of the request's arguments (all its channels: the
+resource is recorded as `bossdb://COLL/EXP/em,fluo`) and of every finished block, tagged with its channel
+(fsynced after the block's data). Rerun the same command after Ctrl-C, a lost network or a kill and it
+continues without fetching finished blocks again: channels already done are skipped, the interrupted one
+resumes at its first missing block. A rerun with other arguments (another box, format, or channel list) is
+refused. Slices of a 16-deep z slab are written as `.part` files and renamed into place only when all the
+slab's blocks are in, so a file with a final name is always complete.
+
+--dry-run prints, for every channel, its size, datatype, block count and files, then the total.
 
 Token: --token-file F, else the environment variable BOSS_TOKEN, else "public" (public data only).
 BOSS URL: --boss-url, else BOSS_URL, else https://api.bossdb.io.
@@ -24,8 +40,9 @@ Exit codes:
   0    done (also --dry-run, and a rerun of a download that had already finished)
   1    unexpected error (a bug: the traceback is printed)
   2    bad arguments: syntax, a range that is not two integers or is reversed, a box outside the frame at
-       that resolution, a resolution or time range the experiment lacks, or BOSS refused the request (400)
-  3    unknown resource: no such collection, experiment or channel (404)
+       that resolution, a resolution or time range the experiment lacks, a bad channel list (an empty
+       name, a duplicate, channels of different experiments), or BOSS refused the request (400)
+  3    unknown resource: no such collection, experiment or channel (404), for any of the channels
   4    token missing or rejected: unreadable or empty token file, or BOSS answered 401/403
   5    BOSS unreachable or failing: connection errors, timeouts or 5xx after every retry
   6    output folder problem: it holds an unfinished download with other arguments, or files this
@@ -97,6 +114,29 @@ def parse_resource(text):
     return match.groups()
 
 
+def parse_resources(texts):
+    """(collection, experiment, [channels]) from resources of one experiment, each naming one channel or
+    several comma-separated (bossdb://c/e/em,fluo); the channels in the order given."""
+    collection = experiment = None
+    channels = []
+    for text in texts:
+        coll, exp, names = parse_resource(text)
+        if collection is None:
+            collection, experiment, first = coll, exp, text
+        elif (coll, exp) != (collection, experiment):
+            raise CliError(EXIT_USAGE, f"all channels must belong to one experiment: {text!r} is not in "
+                                       f"{collection}/{experiment} (from {first!r}); run boss-cutout once per "
+                                       "experiment, each with its own --out folder")
+        for name in names.split(","):
+            if not name:
+                raise CliError(EXIT_USAGE, f"empty channel name in {text!r}: separate channel names with single "
+                                           "commas, e.g. bossdb://collection/experiment/em,fluo")
+            if name in channels:
+                raise CliError(EXIT_USAGE, f"channel {name!r} is given twice; name each channel once")
+            channels.append(name)
+    return collection, experiment, channels
+
+
 def parse_range(axis, text):
     """'a:b' as two integers with a < b."""
     parts = text.split(":")
@@ -123,11 +163,15 @@ def read_token(token_file):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="boss-cutout",
-        description="Download a box of a BOSS channel as a TIFF stack or an OME-TIFF, resumably.",
-        epilog=__doc__[__doc__.index("Exit codes:"):],
+        description="Download a box of one or more BOSS channels (of one experiment) as TIFF stacks or "
+                    "OME-TIFFs, resumably.",
+        epilog=__doc__[__doc__.index("Channels:"):__doc__.index("\n\nRanges are")] + "\n\n"
+        + __doc__[__doc__.index("Exit codes:"):],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("resource", help="bossdb://collection/experiment/channel")
+    parser.add_argument("resources", nargs="+", metavar="resource",
+                        help="bossdb://collection/experiment/channel; several channels of one experiment as "
+                             "bossdb://collection/experiment/em,fluo or as more resources")
     parser.add_argument("--res", type=int, default=0, help="resolution level (default 0)")
     parser.add_argument("-x", required=True, metavar="X0:X1", help="half-open x range at that resolution")
     parser.add_argument("-y", required=True, metavar="Y0:Y1")
@@ -141,7 +185,8 @@ def build_parser():
     parser.add_argument("--retries", type=int, default=5, help="retries per block on 5xx/timeouts (default 5)")
     parser.add_argument("--block-mb", type=int, default=DEFAULT_BLOCK_MB, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only errors")
-    parser.add_argument("--dry-run", action="store_true", help="print size, blocks and files, then exit")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print each channel's size, blocks and files and the total, then exit")
     return parser
 
 
@@ -168,8 +213,17 @@ class Request:
         }
 
 
-def request_from_args(args):
-    collection, experiment, channel = parse_resource(args.resource)
+def run_identity(reqs):
+    """The identity of a run over the channels of `reqs` (one Request per channel, same box): a single
+    channel's, with the resource naming every channel in order (bossdb://c/e/em,fluo)."""
+    identity = reqs[0].identity()
+    identity["resource"] = f"bossdb://{reqs[0].collection}/{reqs[0].experiment}/" + ",".join(r.channel for r in reqs)
+    return identity
+
+
+def requests_from_args(args):
+    """One Request per channel named on the command line, all for the same box."""
+    collection, experiment, channels = parse_resources(args.resources)
     boss_url = (args.boss_url or os.environ.get("BOSS_URL") or DEFAULT_BOSS_URL).rstrip("/")
     if urlsplit(boss_url).scheme not in ("http", "https") or not urlsplit(boss_url).netloc:
         raise CliError(EXIT_USAGE, f"--boss-url must be an http(s) URL, got {boss_url!r}")
@@ -179,11 +233,10 @@ def request_from_args(args):
         raise CliError(EXIT_USAGE, f"--workers must be between 1 and 64, got {args.workers}")
     if args.retries < 0 or args.block_mb < 1:
         raise CliError(EXIT_USAGE, "--retries must be 0 or more and --block-mb at least 1")
-    return Request(
-        boss_url, collection, experiment, channel, args.res,
-        parse_range("x", args.x), parse_range("y", args.y), parse_range("z", args.z),
-        parse_range("t", args.t) if args.t else None, args.format, args.block_mb,
-    )
+    box = (parse_range("x", args.x), parse_range("y", args.y), parse_range("z", args.z),
+           parse_range("t", args.t) if args.t else None)
+    return [Request(boss_url, collection, experiment, channel, args.res, *box, args.format, args.block_mb)
+            for channel in channels]
 
 
 # --- BOSS -------------------------------------------------------------------------------------------------
@@ -405,14 +458,26 @@ def make_plan(req, meta):
 # --- Manifest ---------------------------------------------------------------------------------------------
 
 class Manifest:
-    """JSON lines in the output folder: the request first, then one line per finished block, fsynced."""
+    """JSON lines in the output folder: the request first (its resource names every channel), then one line
+    per finished block with its channel, fsynced; a last line when the whole run is finished.
+
+        {"request": {"resource": "bossdb://demo/cortex/em,fluo", "x": [0, 64], ...}, "started": "..."}
+        {"channel": "em", "block": "t0z100-112y0-64x0-64"}
+        {"finished": "..."}
+
+    A block line without a channel (written before multi-channel runs) belongs to the request's first channel.
+    """
 
     def __init__(self, folder):
         self.path = Path(folder) / MANIFEST
         self.request = None
-        self.done = set()
+        self.done = {}  # channel -> ids of its finished blocks
         self.finished = False
         self._file = None
+
+    def channel(self, name):
+        """The view of one channel that prepare() and download() work with."""
+        return ChannelLog(self, name)
 
     def load(self):
         if not self.path.exists():
@@ -430,7 +495,7 @@ class Manifest:
             if "request" in entry and self.request is None:
                 self.request = entry["request"]
             elif "block" in entry:
-                self.done.add(entry["block"])
+                self.done.setdefault(entry.get("channel") or self._first_channel(), set()).add(entry["block"])
             elif entry.get("finished"):
                 self.finished = True
         return self.request is not None
@@ -447,9 +512,15 @@ class Manifest:
         self._append({"request": identity, "started": datetime.now(timezone.utc).isoformat()})
         fsync_dir(self.path.parent)
 
-    def record(self, bid):
-        self.done.add(bid)
-        self._append({"block": bid})
+    def _first_channel(self):
+        try:
+            return str(self.request["resource"]).rstrip("/").rsplit("/", 1)[1].split(",")[0]
+        except (TypeError, KeyError, IndexError):
+            return ""
+
+    def record(self, channel, bid):
+        self.done.setdefault(channel, set()).add(bid)
+        self._append({"channel": channel, "block": bid})
 
     def finish(self):
         self.finished = True
@@ -459,6 +530,17 @@ class Manifest:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class ChannelLog:
+    """One channel's finished blocks in the manifest: `done` (a set, shared with the manifest) and record()."""
+
+    def __init__(self, manifest, channel):
+        self.manifest, self.channel = manifest, channel
+        self.done = manifest.done.setdefault(channel, set())
+
+    def record(self, bid):
+        self.manifest.record(self.channel, bid)
 
 
 def fsync_dir(path):
@@ -581,7 +663,9 @@ class Pool:
 
 
 def prepare(req, plan, manifest, folder, cal):
-    """Finish slabs an earlier run completed, reopen those it left half done. Returns (open writers, todo)."""
+    """Finish slabs an earlier run completed, reopen those it left half done. Returns (open writers, todo).
+
+    `manifest` is the channel's view of the manifest (Manifest.channel: `done` and `record`)."""
     writers, todo = {}, []
     for slab in plan.slabs:
         ids = [block_id(b) for b in slab.blocks]
@@ -647,8 +731,10 @@ def download(req, plan, manifest, folder, cal, fetcher, workers, progress):
 
 # --- Provenance and the command line for a box ------------------------------------------------------------
 
-def sidecar(req, meta, cal, files, started, command):
-    """The web jobs' provenance.json (cutouts/engine.py `_sidecar`), for a command-line download."""
+def sidecar(reqs, metas, cal, files, started, command):
+    """The web jobs' provenance.json (cutouts/engine.py `_sidecar`), for a command-line download of the
+    channels of `reqs` (one Request per channel, same box) with their `metas`."""
+    req = reqs[0]
     t0, t1 = req.t or (0, 1)
     job = SimpleNamespace(
         meta={"boss_url": req.boss_url}, collection=req.collection, experiment=req.experiment,
@@ -664,13 +750,14 @@ def sidecar(req, meta, cal, files, started, command):
         "collection": req.collection,
         "experiment": req.experiment,
         "channels": {
-            req.channel: {
+            r.channel: {
                 "datatype": meta.datatype,
                 "type": meta.channel_type,
-                "resource": f"bossdb://{req.collection}/{req.experiment}/{req.channel}",
-                "rest_url": recipes.rest_url(job, req.channel),
-                "intern": recipes.intern_snippet(job, req.channel),
+                "resource": f"bossdb://{r.collection}/{r.experiment}/{r.channel}",
+                "rest_url": recipes.rest_url(job, r.channel),
+                "intern": recipes.intern_snippet(job, r.channel),
             }
+            for r, meta in zip(reqs, metas)
         },
         "resolution": req.resolution,
         "box_voxels": {"x": list(req.x), "y": list(req.y), "z": list(req.z), "t": [t0, t1]},
@@ -691,13 +778,16 @@ def sidecar(req, meta, cal, files, started, command):
 def command_line(boss_url, collection, experiment, channel, resolution, x, y, z, t=None, token="file", out=None):
     """The exact shell command that downloads this box, with the token as a placeholder.
 
+    `channel` is a channel name or a list of them (one run downloads them all: bossdb://c/e/em,fluo).
     token="file" reads it from ~/.boss-token (`--token-file ~/.boss-token`); token="env" prefixes
     `BOSS_TOKEN=...` for the user to fill in. The portal shows this for boxes above its download cap.
     """
-    req = Request(boss_url.rstrip("/"), collection, experiment, channel, int(resolution), tuple(x), tuple(y),
-                  tuple(z), tuple(t) if t else None)
+    channels = ",".join([channel] if isinstance(channel, str) else channel)
+    # the default folder is named after the box, its channels joined by "+"
+    req = Request(boss_url.rstrip("/"), collection, experiment, channels.replace(",", "+"), int(resolution),
+                  tuple(x), tuple(y), tuple(z), tuple(t) if t else None)
     q = shlex.quote
-    parts = ["boss-cutout", q(f"bossdb://{collection}/{experiment}/{channel}"), "--res", str(int(resolution)),
+    parts = ["boss-cutout", q(f"bossdb://{collection}/{experiment}/{channels}"), "--res", str(int(resolution)),
              "-x", f"{x[0]}:{x[1]}", "-y", f"{y[0]}:{y[1]}", "-z", f"{z[0]}:{z[1]}"]
     if t:
         parts += ["-t", f"{t[0]}:{t[1]}"]
@@ -716,80 +806,106 @@ def human(n):
         n /= 1000
 
 
-def folder_check(req, plan, folder, manifest):
+def folder_check(identity, files, folder, manifest):
     """Refuse a folder holding another request's download, or our file names without our manifest."""
     if manifest.load():
-        if manifest.request != req.identity():
+        if manifest.request != identity:
             raise CliError(EXIT_OUTPUT, f"{folder} holds a download with other arguments "
-                                        f"({differences(req.identity(), manifest.request)}). Rerun with the same "
+                                        f"({differences(identity, manifest.request)}). Rerun with the same "
                                         "arguments to resume it, or choose another --out folder.")
         return
-    clashes = [f for f in plan.files() + [SIDECAR] if (folder / f).exists()]
+    clashes = [f for f in files + [SIDECAR] if (folder / f).exists()]
     if clashes:
         raise CliError(EXIT_OUTPUT, f"{folder} already holds {clashes[0]} (and {len(clashes) - 1} more) not written "
                                     "by this command: remove them or choose another --out folder.")
 
 
-def dry_run(req, meta, plan, folder, out):
-    files = plan.files()
-    shape = plan.box.shape_zyx
+def _file_list(files, out, indent):
+    for name in (files if len(files) <= 6 else files[:3] + ["..."] + files[-2:]):
+        print(f"{indent}{name}", file=out)
+
+
+def dry_run(reqs, metas, plans, folder, out):
+    req = reqs[0]
     print(f"box: x {req.x[0]}:{req.x[1]}, y {req.y[0]}:{req.y[1]}, z {req.z[0]}:{req.z[1]}"
           + (f", t {req.t[0]}:{req.t[1]}" if req.t else "") + f" at resolution {req.resolution}", file=out)
-    print(f"size: {human(plan.nbytes)} ({plan.nbytes} bytes, {meta.datatype}, "
-          f"{shape[2]} x {shape[1]} x {shape[0]} voxels)", file=out)
-    print(f"blocks: {len(plan.blocks)}", file=out)
-    print(f"files: {len(files)} in {folder}", file=out)
-    for name in (files if len(files) <= 6 else files[:3] + ["..."] + files[-2:]):
-        print(f"  {name}", file=out)
-    print(f"  {SIDECAR}", file=out)
+    single = len(reqs) == 1
+    indent = "" if single else "  "
+    for req, meta, plan in zip(reqs, metas, plans):
+        files = plan.files()
+        shape = plan.box.shape_zyx
+        if not single:
+            print(f"channel {req.channel}:", file=out)
+        print(f"{indent}size: {human(plan.nbytes)} ({plan.nbytes} bytes, {meta.datatype}, "
+              f"{shape[2]} x {shape[1]} x {shape[0]} voxels)", file=out)
+        print(f"{indent}blocks: {len(plan.blocks)}", file=out)
+        print(f"{indent}files: {len(files)}" + (f" in {folder}" if single else ""), file=out)
+        _file_list(files, out, indent + "  ")
+    if single:
+        print(f"  {SIDECAR}", file=out)
+        return
+    nbytes = sum(p.nbytes for p in plans)
+    print(f"total: {human(nbytes)} ({nbytes} bytes), {len(reqs)} channels, {sum(len(p.blocks) for p in plans)} "
+          f"blocks, {sum(len(p.files()) for p in plans)} files + {SIDECAR} in {folder}", file=out)
 
 
 def run(argv=None, stdout=None, stderr=None):
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_intermixed_args(argv)
     started = datetime.now(timezone.utc)
-    req = request_from_args(args)
+    reqs = requests_from_args(args)
     token = read_token(args.token_file)
     retry = Retry(args.retries)
-    meta = fetch_meta(req, token, retry)
-    check_box(req, meta)
-    plan = make_plan(req, meta)
+    metas = []
+    for req in reqs:  # every channel is checked before anything is downloaded
+        metas.append(fetch_meta(req, token, retry))
+        check_box(req, metas[-1])
+    plans = [make_plan(req, meta) for req, meta in zip(reqs, metas)]
+    files = [name for plan in plans for name in plan.files()]
     folder = Path(args.out).expanduser()
     if args.dry_run:
-        dry_run(req, meta, plan, folder, stdout)
+        dry_run(reqs, metas, plans, folder, stdout)
         return EXIT_OK
+    identity = run_identity(reqs)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         manifest = Manifest(folder)
-        folder_check(req, plan, folder, manifest)
-        if manifest.finished and all((folder / f).exists() for f in plan.files()):
+        folder_check(identity, files, folder, manifest)
+        if manifest.finished and all((folder / f).exists() for f in files):
             if not args.quiet:
                 print(f"{folder}: already complete", file=stderr)
             return EXIT_OK
         if manifest.request is None:
-            manifest.start(req.identity())
+            manifest.start(identity)
     except OSError as exc:
         raise CliError(EXIT_OUTPUT, f"cannot use the folder {folder}: {exc.strerror or exc}") from exc
-    cal = calibration(meta.voxel_size, meta.voxel_unit, req.resolution, meta.hierarchy_method)
     from tqdm import tqdm
 
-    progress = tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=stderr,
-                    disable=args.quiet, desc=req.channel, smoothing=0.1)
     try:
-        download(req, plan, manifest, folder, cal, Fetcher(req, token, meta.datatype, retry), args.workers, progress)
-        command = command_line(req.boss_url, req.collection, req.experiment, req.channel, req.resolution,
-                               req.x, req.y, req.z, req.t, out=str(folder))
+        for req, meta, plan in zip(reqs, metas, plans):  # one channel after the other, each with its own bar
+            cal = calibration(meta.voxel_size, meta.voxel_unit, req.resolution, meta.hierarchy_method)
+            progress = tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=stderr,
+                            disable=args.quiet, desc=req.channel, smoothing=0.1)
+            try:
+                download(req, plan, manifest.channel(req.channel), folder, cal,
+                         Fetcher(req, token, meta.datatype, retry), args.workers, progress)
+            finally:
+                progress.close()
+        req = reqs[0]
+        command = command_line(req.boss_url, req.collection, req.experiment, [r.channel for r in reqs],
+                               req.resolution, req.x, req.y, req.z, req.t, out=str(folder))
         tmp = folder / (SIDECAR + ".part")
-        tmp.write_text(sidecar(req, meta, cal, plan.files(), started, command))
+        tmp.write_text(sidecar(reqs, metas, cal, files, started, command))
         os.replace(tmp, folder / SIDECAR)
         manifest.finish()
     except (WriterError, OSError) as exc:
         raise CliError(EXIT_OUTPUT, f"writing to {folder} failed: {getattr(exc, 'strerror', None) or exc}") from exc
     finally:
-        progress.close()
         manifest.close()
     if not args.quiet:
-        print(f"{folder}: {len(plan.files())} file(s), {human(plan.nbytes)}", file=stderr)
+        nbytes = sum(plan.nbytes for plan in plans)
+        names = "" if len(reqs) == 1 else f" ({', '.join(r.channel for r in reqs)})"
+        print(f"{folder}: {len(files)} file(s), {human(nbytes)}{names}", file=stderr)
     return EXIT_OK
 
 

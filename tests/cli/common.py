@@ -60,6 +60,22 @@ def manifest_blocks(folder):
     return out
 
 
+def manifest_entries(folder):
+    """(channel, block) of every finished block in the manifest, in order."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if "block" in entry:
+            out.append((entry.get("channel"), entry["block"]))
+    return out
+
+
 def admin(devboss):
     return {"Authorization": f"Token {devboss.token('admin')}"}
 

@@ -21,6 +21,12 @@ def test_it_can_read_the_token_from_the_environment_instead():
     assert "--boss-url https://api.bossdb.io " in cmd and "--token-file" not in cmd
 
 
+def test_it_names_several_channels_in_one_command():
+    cmd = command_line("https://api.bossdb.io", "demo", "cortex", ["em", "fluo"], 0, (0, 64), (0, 64), (100, 104))
+    assert cmd.startswith("boss-cutout bossdb://demo/cortex/em,fluo --res 0 -x 0:64 -y 0:64 -z 100:104 ")
+    assert "--out demo_cortex_em+fluo_r0_x0-64_y0-64_z100-104 " in cmd
+
+
 def test_it_quotes_what_the_shell_would_split():
     cmd = command_line("http://host/boss path", "c", "e", "ch", 0, (0, 1), (0, 1), (0, 1))
     assert "--boss-url 'http://host/boss path'" in cmd
