@@ -49,11 +49,11 @@ def _size_context(detail, request_data):
     commands = []
     if not current.fits:  # beyond the web cap: the command line downloads any box, resumably
         t_range = request_data.get("t") or None
-        commands = [
-            command_line(settings.BOSS_URL, detail.experiment.collection, detail.experiment.name, name, r,
-                         box["x"], box["y"], box["z"], t=[int(v) for v in t_range] if t_range else None)
-            for name in request_data.get("channels", []) if name in by_name
-        ]
+        names = [name for name in dict.fromkeys(request_data.get("channels", [])) if name in by_name]
+        if names:  # one run downloads every chosen channel (bossdb://c/e/em,fluo)
+            commands = [command_line(settings.BOSS_URL, detail.experiment.collection, detail.experiment.name,
+                                     names, r, box["x"], box["y"], box["z"],
+                                     t=[int(v) for v in t_range] if t_range else None)]
     return {"rows": rows, "current": current, "best": finest_fitting(rows), "commands": commands}
 
 

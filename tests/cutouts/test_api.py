@@ -138,6 +138,12 @@ def test_an_over_cap_form_shows_the_command_line_for_the_same_box(client, alice,
     html = page.content.decode()
     assert "boss-cutout bossdb://demo/cortex/em --res 0 -x 0:2048 -y 0:2048 -z 100:102" in html
     assert "--token-file ~/.boss-token" in html
+    # Several channels: one command that downloads them all.
+    page = client.get("/c/demo/cortex/cutout/?channels=em&channels=fluo&resolution=0&x0=0&x1=2048&y0=0&y1=2048"
+                      "&z0=100&z1=102")
+    html = page.content.decode()
+    assert html.count("boss-cutout bossdb://") == 1
+    assert "boss-cutout bossdb://demo/cortex/em,fluo --res 0 -x 0:2048 -y 0:2048 -z 100:102" in html
 
 
 def test_a_retry_obeys_the_same_limits_as_a_new_submission(client, alice, bearer, settings):
