@@ -65,6 +65,44 @@ def test_it_refreshes_an_expired_token(portal, live_server, page, oidc_devboss):
     assert after.expires_at > before.expires_at
 
 
+def test_concurrent_requests_refresh_an_expired_token_once(portal, live_server, page, oidc_devboss):
+    """Six requests find alice's access token expired at the same moment. The provider rotates refresh
+    tokens (a used one is refused), so a second refresh with the same refresh token would fail and log
+    her out: one refreshes, the others wait on the row lock, re-read it and use the new token."""
+    import threading
+
+    from django.db import connections
+
+    from portal.auth import tokens
+    from tests.jobs import userinfo
+
+    alice = alice_logs_in(page, live_server, oidc_devboss)
+    before = stored_token(alice)
+    time.sleep(ACCESS_TOKEN_SECONDS + 0.5)
+    barrier = threading.Barrier(6)
+    results = []
+
+    def request():
+        try:
+            barrier.wait()
+            results.append(tokens.access_token(alice))
+        except Exception as exc:  # collected, so that the assertion names it
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=request) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 6 and all(isinstance(r, str) for r in results), results
+    assert len(set(results)) == 1 and results[0] != before.token  # one refresh, shared by all six
+    after = stored_token(alice)
+    assert after.token == results[0] and after.token_secret != before.token_secret
+    assert userinfo(oidc_devboss, results[0])["preferred_username"] == "alice"
+
+
 def test_it_asks_to_log_in_again_when_the_refresh_token_is_revoked(portal, live_server, page, oidc_devboss):
     portal.ROOT_URLCONF = "tests.auth.urls"
     alice = alice_logs_in(page, live_server, oidc_devboss)
