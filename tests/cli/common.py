@@ -45,21 +45,6 @@ def read_stack(folder, channel):
     return np.stack([tifffile.imread(f) for f in files]), [os.path.basename(f) for f in files]
 
 
-def manifest_blocks(folder):
-    path = Path(folder) / MANIFEST
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if "block" in entry:
-            out.append(entry["block"])
-    return out
-
-
 def manifest_entries(folder):
     """(channel, block) of every finished block in the manifest, in order."""
     path = Path(folder) / MANIFEST
@@ -74,6 +59,11 @@ def manifest_entries(folder):
         if "block" in entry:
             out.append((entry.get("channel"), entry["block"]))
     return out
+
+
+def manifest_blocks(folder):
+    """The finished blocks' ids, in order, whatever their channel."""
+    return [block for _, block in manifest_entries(folder)]
 
 
 def admin(devboss):
