@@ -166,8 +166,9 @@ class CutoutJob(models.Model):
             if max_running is None:
                 takeable |= models.Q(state=self.QUEUED)
             else:
-                owner = get_user_model().objects.filter(pk=self.owner_id)
-                owner.update(**{get_user_model().USERNAME_FIELD: F(get_user_model().USERNAME_FIELD)})
+                user_model = get_user_model()
+                field = user_model.USERNAME_FIELD  # a write that changes nothing, for its lock
+                user_model.objects.filter(pk=self.owner_id).update(**{field: F(field)})
                 others = CutoutJob.objects.filter(owner_id=self.owner_id, state=self.RUNNING).exclude(pk=self.pk)
                 if others.count() < max_running:
                     takeable |= models.Q(state=self.QUEUED)

@@ -76,9 +76,10 @@ class ChannelLinks:
 
 
 def experiment_page(request, collection, experiment):
-    detail = client.get_experiment_detail(request.user, collection, experiment, refresh=refresh_requested(request))
+    refresh = refresh_requested(request)
+    detail = client.get_experiment_detail(request.user, collection, experiment, refresh=refresh)
     base = reverse("browse-experiment", args=[collection, experiment])
-    windows = client.display_windows(request.user, detail)
+    windows = client.display_windows(request.user, detail, refresh=refresh)
     rows = [
         ChannelLinks(ch, ngstate.viewer_url(collection, experiment, [ch], detail.frame, windows=windows),
                      f"{base}cutout/?channels={ch.name}")

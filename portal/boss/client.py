@@ -359,7 +359,7 @@ def display_window(user, collection, experiment, channel, datatype, level, box, 
     return (int(math.floor(low)), int(math.ceil(high)))
 
 
-def display_windows(user, detail, channels=None):
+def display_windows(user, detail, channels=None, refresh=False):
     """{channel name: (low, high)} for the image channels of `detail` (an ExperimentDetail) whose datatype
     needs one, each from a sample at the centre of the coarsest level."""
     user = _caller(user)
@@ -373,7 +373,8 @@ def display_windows(user, detail, channels=None):
         lo = max(start, (start + stop) // 2 - size // 2)
         box.append((lo, min(stop, lo + size)))
     found = _in_threads(user, lambda ch: display_window(user, detail.experiment.collection, detail.experiment.name,
-                                                        ch.name, ch.datatype, level.resolution, tuple(box)), wanted)
+                                                        ch.name, ch.datatype, level.resolution, tuple(box),
+                                                        refresh=refresh), wanted)
     return {ch.name: tuple(w) for ch, w in zip(wanted, found) if w}
 
 
