@@ -77,7 +77,7 @@ def start_worker(env, log_path):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, devboss, redis_server, tmp_path_factory):
+def celery_worker_process(django_db_setup, django_db_blocker, devboss, redis_server, tmp_path_factory):
     from django.db import connection
 
     from portal.celery import app
@@ -87,6 +87,39 @@ def celery_worker(django_db_setup, django_db_blocker, devboss, redis_server, tmp
     proc = start_worker(env, tmp_path_factory.mktemp("worker") / "worker.log")
     yield proc
     procs.stop(proc)
+
+
+def worker_busy(redis_url):
+    """How much the worker on `redis_url` still has to do: tasks running, reserved or scheduled, and messages waiting."""
+    from portal.celery import app
+
+    with app.connection(redis_url) as connection:
+        waiting = connection.default_channel.client.llen(app.conf.task_default_queue or "celery")
+        inspect = app.control.inspect(timeout=2.0, limit=1, connection=connection)
+        held = [task for answer in (inspect.active(), inspect.reserved(), inspect.scheduled())
+                for tasks in (answer or {}).values() for task in tasks]
+    return waiting + len(held)
+
+
+def settle_worker(redis_url, timeout=60):
+    """Leave the worker on `redis_url` idle before the test database is flushed: a job still running then would hold
+    row locks that the flush's TRUNCATE deadlocks against (PostgreSQL), and its writes would leak into the next test.
+    Jobs the test left queued or running are cancelled first, so the worker stops at its next check."""
+    import time
+
+    from cutouts.models import CutoutJob
+
+    CutoutJob.objects.filter(state__in=CutoutJob.ACTIVE).update(state=CutoutJob.CANCELLED)
+    deadline = time.monotonic() + timeout
+    while worker_busy(redis_url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, celery_worker_process, redis_server):
+    """The suite's worker, for one test; left idle at its end (see settle_worker)."""
+    yield celery_worker_process
+    settle_worker(redis_server)
 
 
 @pytest.fixture
