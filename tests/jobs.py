@@ -85,8 +85,13 @@ def celery_worker_process(django_db_setup, django_db_blocker, devboss, redis_ser
     app.conf.broker_url = redis_server
     env = worker_env(connection.settings_dict, devboss, redis_server)
     proc = start_worker(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    SHARED_WORKER["redis_url"] = redis_server
     yield proc
+    SHARED_WORKER.clear()
     procs.stop(proc)
+
+
+SHARED_WORKER = {}  # the redis URL of the suite's worker, once started
 
 
 def worker_busy(redis_url):
@@ -101,25 +106,40 @@ def worker_busy(redis_url):
     return waiting + len(held)
 
 
-def settle_worker(redis_url, timeout=60):
+def settle_worker(redis_url, timeout=60, cancel=True):
     """Leave the worker on `redis_url` idle before the test database is flushed: a job still running then would hold
     row locks that the flush's TRUNCATE deadlocks against (PostgreSQL), and its writes would leak into the next test.
-    Jobs the test left queued or running are cancelled first, so the worker stops at its next check."""
+    Jobs the test left queued or running are cancelled first (`cancel`), so the worker stops at its next check."""
     import time
 
     from cutouts.models import CutoutJob
 
-    CutoutJob.objects.filter(state__in=CutoutJob.ACTIVE).update(state=CutoutJob.CANCELLED)
+    if cancel:
+        CutoutJob.objects.filter(state__in=CutoutJob.ACTIVE).update(state=CutoutJob.CANCELLED)
     deadline = time.monotonic() + timeout
     while worker_busy(redis_url) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
+@pytest.fixture(autouse=True)
+def idle_shared_worker(request):
+    """After every test, once the suite's worker runs: the worker is left idle (see settle_worker). Any test may have
+    queued a job, with or without asking for the worker. For a test on a transactional database this fixture takes
+    the database first, so that it ends before the database is flushed."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = ("transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+                     or bool(marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,))))
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    yield
+    if SHARED_WORKER:
+        settle_worker(SHARED_WORKER["redis_url"], cancel=transactional)
+
+
 @pytest.fixture
-def celery_worker(transactional_db, celery_worker_process, redis_server):
-    """The suite's worker, for one test; left idle at its end (see settle_worker)."""
-    yield celery_worker_process
-    settle_worker(redis_server)
+def celery_worker(transactional_db, celery_worker_process):
+    """The suite's worker, for one test on a transactional database (the worker is another process)."""
+    return celery_worker_process
 
 
 @pytest.fixture
