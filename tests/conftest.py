@@ -14,7 +14,9 @@ from devboss import procs
 # becomes several fixtures, and two Playwright sync sessions can't run in one thread.
 from tests.browser import browser, page  # noqa: E402,F401
 # Likewise the job fixtures: one Celery worker for the whole session.
-from tests.jobs import alice, bob, boss_settings, celery_worker, celery_worker_process, idle_shared_worker  # noqa: E402,F401
+from tests.jobs import (  # noqa: E402,F401
+    alice, bob, boss_settings, celery_worker, celery_worker_process, idle_shared_worker,
+)
 
 # Tests never touch the developer's var/ folder (tests/settings.py), nor a Redis they did not start.
 

@@ -95,7 +95,7 @@ SHARED_WORKER = {}  # the redis URL of the suite's worker, once started
 
 
 def worker_busy(redis_url):
-    """How much the worker on `redis_url` still has to do: tasks running, reserved or scheduled, and messages waiting."""
+    """How much the worker on `redis_url` still has to do: tasks running, reserved or scheduled; messages waiting."""
     from portal.celery import app
 
     with app.connection(redis_url) as connection:
