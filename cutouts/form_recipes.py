@@ -1,41 +1,36 @@
-"""The job page's "reproduce this box" snippets for the form's current box (cutouts/recipes.py works on a
-job-like object: here an unsaved CutoutJob built from the form's request dict). No token in the page."""
+"""The job page's "reproduce this box" snippets for the form's current box (cutouts/pipeline/recipes.py works
+on a CutoutSpec: here one built from the form's request dict). No token in the page."""
+from django.conf import settings
 from django.http import JsonResponse
 
-from cutouts import recipes
+from bossdb.geometry import Box
 from cutouts.forms import parse_form
-from cutouts.models import CutoutJob
+from cutouts.pipeline import recipes
+from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
 from cutouts.validation import AXES
 
 
-def job_like(data):
-    """An unsaved CutoutJob for the request dict `data`, or None while its box isn't whole numbers."""
+def spec_of(data):
+    """A CutoutSpec for the request dict `data`, or None while its box isn't whole numbers in order."""
     try:
-        box = {a: [int(str(v).strip()) for v in data[a]] for a in AXES}
+        box = {a: tuple(int(str(v).strip()) for v in data[a]) for a in AXES}
         resolution = int(data.get("resolution", 0))
-        t = [int(str(v).strip()) for v in data["t"]] if data.get("t") else None
+        t = tuple(int(str(v).strip()) for v in data["t"]) if data.get("t") else None
+        channels = tuple(ChannelSpec(str(name)) for name in data["channels"])
+        box = Box(box["x"], box["y"], box["z"], t or (0, 1))
     except (KeyError, TypeError, ValueError):
         return None
-    job = CutoutJob(collection=data["collection"], experiment=data["experiment"], channels=list(data["channels"]),
-                    resolution=resolution, format=data.get("format") or "ome-tiff", meta={},
-                    **{f"{a}{i}": box[a][i] for a in AXES for i in (0, 1)})
-    if t:
-        job.t0, job.t1, job.time_range = t[0], t[1], True
-    return job
+    return CutoutSpec(boss_url=settings.BOSS_URL, collection=data["collection"], experiment=data["experiment"],
+                      channels=channels, resolution=resolution, box=box, format=data.get("format") or "ome-tiff",
+                      time_range=bool(t))
 
 
 def snippets(data, portal_url):
     """[{"title", "code"}] as on the job page, or [] while the form's box isn't readable."""
-    job = job_like(data)
-    if job is None or not job.channels:
+    spec = spec_of(data)
+    if spec is None or not spec.channels:
         return []
-    out = []
-    for ch in job.channels:
-        out.append({"title": f"intern: BossRemote.get_cutout ({ch})", "code": recipes.intern_snippet(job, ch)})
-        out.append({"title": f"intern: array ({ch})", "code": recipes.intern_array_snippet(job, ch)})
-        out.append({"title": f"curl of BOSS's REST cutout ({ch})", "code": recipes.curl_snippet(job, ch)})
-    out.append({"title": "this portal's JSON API (same job)", "code": recipes.api_snippet(job, portal_url)})
-    return out
+    return recipes.snippets(spec, portal_url)
 
 
 def form_recipes(request, collection, experiment):

@@ -19,13 +19,11 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-FORMATS = {
-    "ome-tiff": "OME-TIFF (one file; several channels become one multi-channel OME-TIFF)",
-    "tiff-zip": "ZIP of one TIFF per channel",
-    "imagej-tiff": "ImageJ TIFF (one channel, uint8/uint16)",
-    "ome-zarr": "OME-Zarr in a ZIP (NGFF 0.4; image channels on a c axis, annotations as labels)",
-}
-DTYPE_BYTES = {"uint8": 1, "uint16": 2, "uint64": 8}
+from bossdb.geometry import DTYPE_BYTES, Box
+from cutouts.pipeline import writers
+from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
+
+FORMATS = {name: fmt.label for name, fmt in writers.FORMATS.items()}
 
 
 class CutoutJobQuerySet(models.QuerySet):
@@ -60,7 +58,7 @@ class CutoutJob(models.Model):
     t0 = models.BigIntegerField(default=0)
     t1 = models.BigIntegerField(default=1)
     time_range = models.BooleanField(default=False)  # asked with an explicit time range
-    split = models.BooleanField(default=False)  # deliver in parts (cutouts.parts), for boxes over the cap
+    split = models.BooleanField(default=False)  # deliver in parts (pipeline.plan.part_ranges), over the cap
     format = models.CharField(max_length=16, choices=list(FORMATS.items()), default="ome-tiff")
     # What BOSS said at submission: {"channels": {name: {"datatype", "type"}}, "voxel_size": [x, y, z],
     # "voxel_unit", "hierarchy_method", "boss_url"}; the job needs no metadata call to run.
@@ -92,9 +90,25 @@ class CutoutJob(models.Model):
     # --- derived ---------------------------------------------------------------------------------------
     @property
     def box(self):
-        from cutouts.blocks import Box
-
         return Box((self.x0, self.x1), (self.y0, self.y1), (self.z0, self.z1), (self.t0, self.t1))
+
+    @property
+    def spec(self):
+        """The job's request as the pipeline reads it (cutouts.pipeline.spec)."""
+        meta = self.meta or {}
+        kinds = meta.get("channels", {})
+        return CutoutSpec(
+            boss_url=meta.get("boss_url") or settings.BOSS_URL,
+            collection=self.collection, experiment=self.experiment,
+            channels=tuple(ChannelSpec(n, kinds.get(n, {}).get("datatype", ""), kinds.get(n, {}).get("type", "image"))
+                           for n in self.channels),
+            resolution=self.resolution, box=self.box, format=self.format, time_range=self.time_range,
+            parts=tuple(tuple(z) for z in meta.get("part_z", [])) if self.split else (),
+            voxel_size=tuple(meta.get("voxel_size", (1.0, 1.0, 1.0))),
+            voxel_unit=meta.get("voxel_unit", "nanometers"),
+            hierarchy_method=meta.get("hierarchy_method") or "anisotropic",
+            viewer_url=meta.get("viewer_url", ""),
+        )
 
     @property
     def voxels(self):

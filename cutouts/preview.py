@@ -1,7 +1,7 @@
 """A small PNG of a box before the user waits for the cutout: the box's middle z slice (or its maximum
 projection when the box is thin) of the whole section at a coarse level, the box drawn on it in red.
 
-ONE BOSS cutout request per preview (portal.boss.volume.read_block), cached per caller kind and request.
+ONE BOSS cutout request per preview (bossdb.read_cutout), cached per caller kind and request.
 """
 import hashlib
 import io
@@ -12,11 +12,12 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from PIL import Image, ImageDraw
 
+import bossdb
+
 from cutouts.validation import AXES, scale_box
 from portal.boss import client
 from portal.boss.errors import BossError, LoginRequired
-from portal.boss.remote import remote_for
-from portal.boss.volume import read_block
+from portal.boss.session import session_for
 from portal.errors import _status_and_title
 
 PREVIEW_PIXELS = 512  # the section should fit in about this many pixels
@@ -48,7 +49,7 @@ def _stretch(section):
     return (np.clip((values - lo) / (hi - lo), 0, 1) * 255).astype(np.uint8)
 
 
-def render_preview(remote, detail, collection, channel, resolution, box):
+def render_preview(session, detail, collection, channel, resolution, box):
     """PNG bytes: the whole section at the preview level, with `box` (voxels at `resolution`) drawn."""
     by_name = {c.name: c for c in detail.channels}
     if channel not in by_name or not detail.levels:
@@ -64,7 +65,7 @@ def render_preview(remote, detail, collection, channel, resolution, box):
         z0 = (z0 + z1) // 2
         z1 = z0 + 1
     x, y = (level.start[0], level.extent[0]), (level.start[1], level.extent[1])
-    data = read_block(remote, collection, detail.experiment.name, channel, by_name[channel].datatype,
+    data = bossdb.read_cutout(session, collection, detail.experiment.name, channel, by_name[channel].datatype,
                       level.resolution, x, y, (z0, z1))
     image = Image.fromarray(_stretch(data.max(axis=0)), "L").convert("RGB")
     draw = ImageDraw.Draw(image)
@@ -114,7 +115,7 @@ def preview(request, collection, experiment):
     if png is None:
         try:
             detail = client.get_experiment_detail(request.user, collection, experiment)
-            png = render_preview(remote_for(request.user), detail, collection, channel, resolution, box)
+            png = render_preview(session_for(request.user), detail, collection, channel, resolution, box)
         except PreviewInvalid as exc:
             return error_png(str(exc), 400)
         except LoginRequired:

@@ -8,12 +8,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from cutouts import recipes, service
+from cutouts import service
 from cutouts.api import own_job
-from cutouts.cli import command_line
 from cutouts.downloads import result_response
 from cutouts.forms import initial_request, parse_form, query_for_job
 from cutouts.models import FORMATS, CutoutJob
+from cutouts.pipeline import recipes
+from cutouts.pipeline.recipes import command_line
 from cutouts.serialize import job_json
 from cutouts.validation import AXES, CutoutInvalid, finest_fitting, sizes_by_level, validate
 from portal.boss import client
@@ -127,14 +128,7 @@ def jobs(request):
 def job_page(request, job_id):
     job = own_job(request, job_id)
     portal_url = request.build_absolute_uri("/")
-    snippets = [
-        {"title": f"intern: BossRemote.get_cutout ({ch})", "code": recipes.intern_snippet(job, ch)}
-        for ch in job.channels
-    ] + [
-        {"title": f"intern: array ({ch})", "code": recipes.intern_array_snippet(job, ch)} for ch in job.channels
-    ] + [
-        {"title": f"curl of BOSS's REST cutout ({ch})", "code": recipes.curl_snippet(job, ch)} for ch in job.channels
-    ] + [{"title": "this portal's JSON API (same job)", "code": recipes.api_snippet(job, portal_url)}]
+    snippets = recipes.snippets(job.spec, portal_url)
     again = reverse("cutout-form", args=[job.collection, job.experiment]) + "?" + query_for_job(job)
     return render(request, "cutouts/job.html", {"job": job, "snippets": snippets, "again_url": again})
 

@@ -17,7 +17,7 @@ from mozilla_django_oidc.utils import import_from_settings
 from rest_framework import exceptions
 
 from portal.auth import oidc
-from portal.boss.credentials import Credential
+from bossdb import Credential
 
 
 class ProviderUnavailable(exceptions.APIException):

@@ -6,25 +6,14 @@ Three kinds of caller:
   refreshed when it expires within OIDC_REFRESH_MARGIN_SECONDS (portal/auth/tokens.py);
 - a JSON API client sending `Authorization: Bearer <token>`: portal.auth.api.OIDCBearerAuthentication
   sets `user.boss_credential` (and `request.boss_credential`) to that very token, and credential_for()
-  returns it as is, so `remote_for(request.user)` in a DRF view calls BOSS with the caller's own token.
+  returns it as is, so a DRF view calls BOSS with the caller's own token.
   (We can't refresh a token a script sent us; when it expires the script gets 401 and fetches another.)
 """
-from dataclasses import dataclass
-
 from django.conf import settings
 
-from portal.boss.errors import BossUnavailable, LoginRequired
-
-
-@dataclass(frozen=True)
-class Credential:
-    scheme: str  # "Bearer" (OIDC access token) or "Token" (BOSS API token, or "public")
-    value: str
-
-    def __repr__(self):  # never print the secret
-        return f"Credential({self.scheme}, ***)"
-
-    __str__ = __repr__
+from bossdb import Credential
+from bossdb.errors import BossUnavailable, LoginRequired
+from portal.auth import oidc, tokens
 
 
 def public_credential():
@@ -40,9 +29,6 @@ def credential_for(user):
     sent = getattr(user, "boss_credential", None)
     if sent is not None:
         return sent
-
-    from portal.auth import oidc, tokens
-
     try:
         return Credential("Bearer", tokens.access_token(user))
     except tokens.NoToken:

@@ -8,9 +8,10 @@ from allauth.socialaccount.models import SocialToken
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
+import bossdb
 from portal.boss.credentials import credential_for
 from portal.boss.errors import LoginRequired
-from portal.boss.remote import remote_for
+from portal.boss.session import session_for
 from tests.auth.conftest import ACCESS_TOKEN_SECONDS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,10 +46,10 @@ def test_boss_calls_use_the_users_own_token(portal, live_server, page, oidc_devb
     alice = alice_logs_in(page, live_server, oidc_devboss)
 
     assert credential_for(alice).scheme == "Bearer"
-    mine = remote_for(alice).list_collections()
+    mine = bossdb.list_collections(session_for(alice))
     assert "alice_lab" in mine and "demo" in mine and "bob_lab" not in mine
 
-    public = remote_for(AnonymousUser()).list_collections()
+    public = bossdb.list_collections(session_for(AnonymousUser()))
     assert "demo" in public and "alice_lab" not in public and "bob_lab" not in public
 
 
@@ -57,7 +58,7 @@ def test_it_refreshes_an_expired_token(portal, live_server, page, oidc_devboss):
     before = stored_token(alice)
     time.sleep(ACCESS_TOKEN_SECONDS + 0.5)
 
-    assert "alice_lab" in remote_for(alice).list_collections()
+    assert "alice_lab" in bossdb.list_collections(session_for(alice))
 
     after = stored_token(alice)
     assert after.token != before.token
@@ -127,9 +128,9 @@ def test_tokens_never_reach_logs_or_urls(portal, live_server, page, oidc_devboss
     caplog.set_level(logging.DEBUG)
     alice = alice_logs_in(page, live_server, oidc_devboss)
     first = stored_token(alice)
-    remote_for(alice).list_collections()
+    bossdb.list_collections(session_for(alice))
     time.sleep(ACCESS_TOKEN_SECONDS + 0.5)
-    remote_for(alice).list_collections()  # after a refresh
+    bossdb.list_collections(session_for(alice))  # after a refresh
     page.goto(f"{live_server.url}/")
     last = stored_token(alice)
 

@@ -2,11 +2,12 @@
 from django.http import JsonResponse
 from django.urls import include, path
 
-from portal.boss.remote import remote_for
+import bossdb
+from portal.boss.session import session_for
 
 
 def boss_check(request):
-    return JsonResponse({"collections": remote_for(request.user).list_collections()})
+    return JsonResponse({"collections": bossdb.list_collections(session_for(request.user))})
 
 
 urlpatterns = [path("boss-check/", boss_check), path("", include("portal.urls"))]

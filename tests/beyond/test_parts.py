@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from cutouts.parts import PartsTooLarge, part_ranges
+from cutouts.pipeline.plan import PartsTooLarge, part_ranges
 from devboss.api import procedural
 from tests.cutouts.test_jobs import wait_for
 from tests.jobs import password_grant

@@ -96,7 +96,7 @@ def test_a_time_range_has_a_t_axis_and_micrometers(alice):
 
 
 def test_several_image_channels_of_one_dtype_share_a_c_axis(tmp_path):
-    from cutouts.writers import calibration
+    from bossdb.geometry import calibration
     from cutouts.zarr_writer import OmeZarrZip
 
     rng = np.random.default_rng(1)

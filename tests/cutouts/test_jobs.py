@@ -85,12 +85,12 @@ def test_the_sidecar_intern_snippet_returns_the_same_array(alice, devboss):
 
 
 def test_the_intern_array_snippet_returns_the_same_array(alice, devboss, monkeypatch, tmp_path):
-    from cutouts import recipes
+    from cutouts.pipeline import recipes
 
     job = wait_for(submit(alice, collection="demo", experiment="cortex", channels=["em"], resolution=1,
                           x=[100, 400], y=[50, 300], z=[110, 118]))
     assert job.state == "done", job.error
-    snippet = recipes.intern_array_snippet(job, "em")
+    snippet = recipes.intern_array_snippet(job.spec, "em")
     assert devboss.token("alice") not in snippet
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.intern/intern.cfg of the machine's
     monkeypatch.setenv("BOSS_TOKEN", devboss.token("alice"))

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import tifffile
 
-from cutouts.blocks import Box, plan_blocks
-from cutouts.writers import VolumeTiff, WriterError, calibration
+from cutouts.pipeline.plan import Box, plan_blocks
+from bossdb.geometry import calibration
+from cutouts.pipeline.writers.base import WriterError
+from cutouts.pipeline.writers.tiff import VolumeTiff
 
 
 def fill(path, data, flavour, cal, **kw):
@@ -92,7 +94,7 @@ def test_blocks_written_from_several_threads_with_drop_behind_land_in_place(tmp_
     written pages from the page cache (every 1 MiB here): every voxel still ends where it belongs."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from cutouts import writers
+    from cutouts.pipeline.writers import tiff as writers
 
     monkeypatch.setattr(writers, "SYNC_EVERY", 1024 * 1024)
     data = np.random.default_rng(7).integers(0, 255, (48, 1100, 1300), dtype=np.uint8)

@@ -193,7 +193,7 @@ def test_enospc_in_an_in_process_run_fails_the_job_and_cleans_up(alice, settings
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_pwrite(fd, data, offset)
 
-    with mock.patch("cutouts.writers.os.pwrite", pwrite):
+    with mock.patch("cutouts.pipeline.writers.tiff.os.pwrite", pwrite):
         engine.run(job)
     job.refresh_from_db()
     assert job.state == "failed"

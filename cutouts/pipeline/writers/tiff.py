@@ -5,8 +5,8 @@ data sparse), then each block fetched from BOSS goes straight to its place with 
 the whole cutout in memory. The file is written under a temporary name and renamed only when complete,
 so a half-written file is never where a finished one is expected.
 
-Calibration rules (one place, `calibration()`): the voxel size at level r is the frame's voxel size with
-x and y multiplied by 2**r, and z too when the hierarchy is isotropic (boss-api.md section 6.3).
+Calibration rules (one place, `bossdb.geometry.calibration()`): the voxel size at level r is the frame's voxel size with
+x and y multiplied by 2**r, and z too when the hierarchy is isotropic (bossdb.geometry.calibration).
 
 Flavours:
 - ``ome``: OME-TIFF; OME-XML carries PhysicalSizeX/Y/Z and units (Fiji via Bio-Formats, napari, QuPath),
@@ -19,13 +19,13 @@ Values are written as fetched, never rescaled.
 """
 import os
 import threading
-from dataclasses import dataclass
 from math import prod
 
 import numpy as np
 import tifffile
 
-UNIT_SYMBOLS = {"nanometers": "nm", "micrometers": "µm", "millimeters": "mm", "centimeters": "cm"}
+from cutouts.pipeline.writers.base import WriterError
+
 IMAGEJ_UNITS = {"nanometers": "nm", "micrometers": "micron", "millimeters": "mm", "centimeters": "cm"}
 UNIT_IN_CM = {"nanometers": 1e-7, "micrometers": 1e-4, "millimeters": 1e-1, "centimeters": 1.0}
 BIGTIFF_ABOVE = 2**32 - 2**25  # classic TIFF offsets are 32-bit: leave room for the header and IFDs
@@ -47,30 +47,6 @@ def _write_back_and_drop(fd):
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     except OSError:  # the final fsync reports real trouble
         pass
-
-
-class WriterError(Exception):
-    """The file could not be written (disk full, permission, bad shape): the message says why."""
-
-
-@dataclass(frozen=True)
-class Calibration:
-    x: float
-    y: float
-    z: float
-    unit: str  # BOSS's voxel_unit: nanometers, micrometers, ...
-
-    @property
-    def symbol(self):
-        return UNIT_SYMBOLS[self.unit]
-
-
-def calibration(voxel_size, voxel_unit, level, hierarchy_method="anisotropic"):
-    """Voxel size (x, y, z) at `level` from the level-0 frame's voxel size."""
-    vx, vy, vz = (float(v) for v in voxel_size)
-    factor = 2**level
-    z_factor = factor if hierarchy_method == "isotropic" else 1
-    return Calibration(vx * factor, vy * factor, vz * z_factor, voxel_unit)
 
 
 def effective_flavour(flavour, dtype):

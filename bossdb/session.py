@@ -1,0 +1,157 @@
+"""A caller's connection to one BOSS: its credential, the auth header, timeouts, and one retry policy.
+
+    session = Session("https://api.bossdb.io", Credential("Token", token))
+    body = session.get_json("collection/demo", what="collection demo")
+
+Each thread gets its own `requests.Session` (they are not promised thread-safe), so one `Session` may be
+shared by the threads of a cutout. Two hooks let the caller shape every request:
+- `renew()` returns a fresh Credential after BOSS rejected the current one (401); the request is then
+  sent once more with it. A web job renews the owner's OIDC token; the command line has none.
+- `slot()` returns a context manager held around each request: a web job takes a slot of the cap on
+  requests in flight to BOSS from every worker together.
+
+Retries (`Retry`): BossUnavailable and BossTimeout (5xx, connection errors, timeouts, a body cut short)
+are sent again with exponential backoff; every other error (401/403, 404, 400, 429 throttling) is final.
+"""
+import contextlib
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import requests
+
+from bossdb.errors import BossForbidden, BossTimeout, BossUnavailable, error_for_response
+
+API_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class Credential:
+    scheme: str  # "Bearer" (an OIDC access token) or "Token" (a BOSS API token, or "public")
+    value: str
+
+    def __repr__(self):  # never print the secret
+        return f"Credential({self.scheme}, ***)"
+
+    __str__ = __repr__
+
+    @property
+    def header(self):
+        return f"{self.scheme} {self.value}"
+
+
+@dataclass(frozen=True)
+class Retry:
+    """`retries` more tries after the first, waiting backoff, 2×backoff, 4×backoff... in between."""
+
+    retries: int = 0
+    backoff: float = 0.5
+
+    def wait(self, attempt):
+        time.sleep(self.backoff * 2**attempt)
+
+
+class CredentialAuth(requests.auth.AuthBase):
+    """requests auth hook setting `Authorization` from a Credential (also for intern's own sessions)."""
+
+    def __init__(self, credential):
+        self.credential = credential
+
+    def __call__(self, r):
+        r.headers["Authorization"] = self.credential.header
+        return r
+
+
+def path(*parts):
+    """URL path segments, each quoted ('a b' -> 'a%20b'); ':' stays, as in cutout ranges."""
+    return "/".join(quote(str(p), safe=":") for p in parts)
+
+
+class Session:
+    def __init__(self, url, credential, *, connect_timeout=5.0, read_timeout=60.0, retry=Retry(),
+                 renew=None, slot=None, describe=True, transport=requests.Session):
+        self.url = url.rstrip("/")
+        self.credential = credential
+        self.timeout = (connect_timeout, read_timeout)
+        self.retry = retry
+        self.renew = renew
+        self.slot = slot or contextlib.nullcontext
+        self.describe = describe  # False: HTTP errors keep BOSS's own message, not one naming the resource
+        self.transport = transport  # a factory of requests.Session-like objects (tests pass a fake)
+        self._local = threading.local()
+        self._renew_lock = threading.Lock()
+
+    def __repr__(self):
+        return f"Session({self.url}, {self.credential!r})"
+
+    def _http(self):
+        http = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = self.transport()
+        return http
+
+    def api_url(self, route):
+        return f"{self.url}/{API_VERSION}/{route}"
+
+    def _send(self, url, params, accept, what, describe):
+        headers = {"Authorization": self.credential.header}
+        if accept:
+            headers["Accept"] = accept
+        try:
+            with self.slot():
+                response = self._http().get(url, params=params, headers=headers, timeout=self.timeout)
+                if 200 <= response.status_code < 300:
+                    _ = response.content  # read the whole body inside the slot
+        except requests.Timeout as exc:
+            raise BossTimeout(f"BOSS did not answer in time while reading {what}." if what
+                              else "BOSS did not answer in time") from exc
+        except requests.RequestException as exc:
+            # connection refused or reset, a response cut short (content shorter than its length), ...
+            raise BossUnavailable(f"cannot reach BOSS ({type(exc).__name__})"
+                                  + (f" while reading {what}" if what else "")) from exc
+        if not 200 <= response.status_code < 300:
+            raise error_for_response(response, what if describe and self.describe else None)
+        return response
+
+    def _renewed(self, used):
+        """A fresh credential after `used` was rejected (once per rejection, whichever thread asks first)."""
+        with self._renew_lock:
+            if self.credential == used:
+                self.credential = self.renew()
+        return self.credential
+
+    def get(self, route, *, params=None, accept=None, what=None, decode=None, describe=True):
+        """GET {url}/v1/{route}; `decode(response)` turns the body into the result and raises ValueError
+        when it can't (an unreadable answer, retried like a 5xx). `what` names the resource in messages; with
+        describe=False an HTTP error keeps BOSS's own message ("Object 7 not found"). Raises only
+        bossdb.errors."""
+        url = self.api_url(route)
+        renewed = False
+        attempt = 0
+        while True:
+            used = self.credential
+            try:
+                response = self._send(url, params, accept, what, describe)
+                try:
+                    return decode(response) if decode else response
+                except ValueError as exc:
+                    raise BossUnavailable(f"BOSS sent something unreadable for {what or 'the request'} "
+                                          f"({exc})") from exc
+            except BossForbidden as exc:
+                if exc.boss_status != 401 or self.renew is None or renewed:
+                    raise
+                renewed = True
+                self._renewed(used)
+            except BossUnavailable:
+                if attempt >= self.retry.retries:
+                    raise
+                self.retry.wait(attempt)
+                attempt += 1
+
+    def get_json(self, route, *, params=None, what=None):
+        return self.get(route, params=params, what=what, decode=_json)
+
+
+def _json(response):
+    return response.json()  # ValueError on a body that isn't JSON

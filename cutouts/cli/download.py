@@ -1,0 +1,71 @@
+"""One channel's download: finish or reopen what an earlier run left, then fetch the missing blocks with the
+pipeline's fetch loop, each written into its slab's files and then recorded in the manifest."""
+from math import prod
+
+import numpy as np
+
+from cutouts.cli.manifest import fsync_dir
+from cutouts.pipeline.fetch import Task, fetch_all
+from cutouts.pipeline.writers.stack import SlabWriter, SlabWriters
+
+
+def prepare(plan, manifest, folder):
+    """Finish slabs an earlier run completed, reopen those it left half done. Returns (open writers, todo).
+
+    `manifest` is the channel's view of the manifest (Manifest.channel: `done` and `record`)."""
+    writers, todo = {}, []
+    for slab in plan.slabs:
+        ids = [b.key for b in slab.blocks]
+        done = [i for i in ids if i in manifest.done]
+        if len(done) == len(ids):
+            # Killed between the last block and the renames: rename the staging files still waiting.
+            waiting = [name for name in slab.files if not (folder / name).exists()]
+            if not waiting:
+                continue
+            finisher = SlabWriter(plan, slab, folder, only=waiting)
+            if finisher.open():
+                finisher.commit()
+                continue
+            finisher.close()
+            manifest.done.difference_update(ids)  # a slice is lost: fetch the whole slab again
+            done = []
+        if done:
+            writer = SlabWriter(plan, slab, folder)
+            if not writer.open():  # a staging file is gone or damaged: fetch the whole slab again
+                manifest.done.difference_update(ids)
+                done = []
+            writers[slab.key] = writer
+        todo.extend(b for b in slab.blocks if b.key not in manifest.done)
+    return writers, todo
+
+
+def download(plan, manifest, folder, read, workers, progress):
+    """Fetch the channel's missing blocks into their files; `read(task)` reads one block from BOSS."""
+    opened, todo = prepare(plan, manifest, folder)
+    writers = SlabWriters(plan, folder, opened)
+    remaining = {s.key: sum(b.key not in manifest.done for b in s.blocks) for s in plan.slabs}
+    itemsize = np.dtype(plan.dtype).itemsize
+    progress.update(sum(prod(b.shape_zyx) * itemsize for b in plan.blocks) - sum(
+        prod(b.shape_zyx) * itemsize for b in todo))
+    channel = plan.spec.channels[0]
+
+    def on_done(tasks):
+        for task in tasks:  # written and fsynced by the fetch thread: now recorded, then its slab committed
+            block = task.block
+            manifest.record(block.key)
+            progress.update(prod(block.shape_zyx) * itemsize)
+            slab = writers.slab_of[block.key]
+            remaining[slab.key] -= 1
+            if remaining[slab.key] == 0:
+                writers.commit(slab)
+                fsync_dir(folder)
+
+    def open_and_read(task):
+        writers.writer_for(task.block)  # the slab's staging files exist from its first request on
+        return read(task)
+
+    try:
+        fetch_all([Task(0, channel, b) for b in todo], open_and_read, lambda task, data: writers.write(task.block, data),
+                  concurrency=workers, on_done=on_done, wait=False, name=f"fetch-{channel.name}")
+    finally:
+        writers.close()

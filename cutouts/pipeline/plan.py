@@ -1,0 +1,66 @@
+"""Plan a cutout box as blocks aligned to BOSS's 512×512×16 cuboids, and a big box as parts. Pure.
+
+A request aligned to the cuboid grid reads whole cuboids only, so the planner cuts the box on multiples of
+the cuboid size, grows blocks along x first (whole rows make the file writes contiguous), and caps each
+block's bytes so that memory stays bounded by a few blocks. Parts (delivery of a box over the web cap)
+are z slabs cut on cuboid boundaries, each a file of its own under the cap.
+"""
+from bossdb.geometry import CUBOID, DTYPE_BYTES, Block, Box  # noqa: F401 (Box re-exported for callers)
+
+DEFAULT_BLOCK_BYTES = 16 * 1024 * 1024  # far below BOSS's 500 MB per-request cap
+CUBOID_Z = CUBOID[2]
+
+
+class PartsTooLarge(ValueError):
+    pass
+
+
+def cuts(lo, hi, step):
+    """Split [lo, hi) at multiples of `step` (grid from 0): [(lo, a), (a, b), ..., (k, hi)]."""
+    edges = [lo]
+    nxt = (lo // step + 1) * step
+    while nxt < hi:
+        edges.append(nxt)
+        nxt += step
+    edges.append(hi)
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES):
+    """Cuboid multiples (bx, by, bz) per block: as wide in x as the box (up to max_bytes), then y."""
+    item = DTYPE_BYTES[str(dtype)]
+    cx, cy, cz = CUBOID
+    budget = max(max_bytes // (item * cz), cx * cy)  # voxels per 16-deep slab
+    span_x = -(-(box.x[1] - (box.x[0] // cx) * cx) // cx) * cx  # box x extent rounded out to cuboids
+    bx = max(cx, min(span_x, (budget // cy) // cx * cx))
+    if bx < span_x and span_x * cy <= 2 * budget:
+        # Whole rows, up to twice the budget: each z plane of a block is then one contiguous write into
+        # the file instead of one small write per row (512 fewer system calls per plane).
+        bx = span_x
+    by = max(cy, min(-(-(box.y[1] - (box.y[0] // cy) * cy) // cy) * cy, (budget // bx) // cy * cy))
+    return bx, by, cz
+
+
+def plan_blocks(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES):
+    """The blocks of `box`, in file order (t, z, y, x), aligned to the cuboid grid, each <= max_bytes
+    (edge blocks are smaller). One time sample per block, so a block is always a 3-D array."""
+    bx, by, bz = block_shape(box, dtype, max_bytes)
+    blocks = []
+    for t in range(*box.t):
+        for z in cuts(*box.z, bz):
+            for y in cuts(*box.y, by):
+                for x in cuts(*box.x, bx):
+                    blocks.append(Block(len(blocks), x, y, z, (t, t + 1)))
+    return blocks
+
+
+def part_ranges(z, bytes_per_slice, part_bytes):
+    """[(z0, z1), ...] covering `z` (half-open), cut at multiples of a depth that is a multiple of 16
+    (counted from 0, as BOSS's cuboids are), each part at most `part_bytes`."""
+    depth = (part_bytes // max(bytes_per_slice, 1)) // CUBOID_Z * CUBOID_Z
+    if depth < CUBOID_Z:
+        raise PartsTooLarge(
+            f"even a part of {CUBOID_Z} slices would be {bytes_per_slice * CUBOID_Z / 1e9:.2f} GB, over the "
+            f"{part_bytes / 1e9:.2f} GB a part may hold: choose a smaller x/y range or a coarser level"
+        )
+    return cuts(*z, depth)

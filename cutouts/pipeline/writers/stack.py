@@ -1,0 +1,157 @@
+"""`boss-cutout`'s resumable outputs: a TIFF stack (one 2-D TIFF per z slice) or one OME-TIFF per channel.
+
+Blocks are grouped in slabs: the blocks written into the same set of files, which are renamed into place
+together once all of the slab's blocks are in (staging files end in `.part`), so a file with a final name
+is always complete. Every write is fsynced before the command line records the block in its manifest,
+and an interrupted run reopens the staging files it left (VolumeTiff(resume=True)).
+"""
+import os
+import threading
+from dataclasses import dataclass
+
+from bossdb.geometry import Box
+from cutouts.pipeline.plan import plan_blocks
+from cutouts.pipeline.writers.base import WriterError
+from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
+
+FORMATS = ("tiff-stack", "ome-tiff")
+
+
+@dataclass
+class Slab:
+    """Blocks written into the same set of files, renamed into place together when all are in."""
+
+    key: str
+    t: int
+    z: tuple
+    blocks: list
+    files: list  # final names, in z order (one per slice, or the one OME-TIFF)
+
+
+@dataclass
+class Plan:
+    """One channel's blocks, slabs and files (`spec` is the channel's own, single-channel spec)."""
+
+    spec: object
+    box: Box
+    dtype: str
+    blocks: list
+    slabs: list
+
+    @property
+    def nbytes(self):
+        return self.box.nbytes(self.dtype)
+
+    def files(self):
+        return [name for slab in self.slabs for name in slab.files]
+
+
+def slice_name(spec, z, t=None):
+    channel, (z_lo, z_hi) = spec.channels[0].name, spec.box.z
+    width = max(5, len(str(z_hi - 1)))
+    if spec.time_range:
+        return f"{channel}_t{t:0{max(3, len(str(spec.box.t[1] - 1)))}d}_z{z:0{width}d}.tif"
+    return f"{channel}_z{z:0{width}d}.tif"
+
+
+def make_plan(spec, block_bytes):
+    """The Plan of a single-channel `spec` in its format (tiff-stack or ome-tiff)."""
+    dtype = spec.channels[0].datatype
+    box = spec.box
+    blocks = plan_blocks(box, dtype, block_bytes)
+    if spec.format == "ome-tiff":
+        suffix = ".tif" if effective_flavour("ome", dtype) != "ome" else ".ome.tif"
+        return Plan(spec, box, dtype, blocks, [Slab("all", box.t[0], box.z, blocks, [spec.stem() + suffix])])
+    slabs = {}
+    for b in blocks:
+        key = f"t{b.t[0]}z{b.z[0]}-{b.z[1]}"
+        if key not in slabs:
+            slabs[key] = Slab(key, b.t[0], b.z, [], [slice_name(spec, z, b.t[0]) for z in range(*b.z)])
+        slabs[key].blocks.append(b)
+    return Plan(spec, box, dtype, blocks, list(slabs.values()))
+
+
+class SlabWriter:
+    """The open files of one slab and where each block goes in them. Thread-safe (VolumeTiff is)."""
+
+    def __init__(self, plan, slab, folder, only=None):
+        self.slab = slab
+        self.box = plan.box
+        spec = plan.spec
+        self.ome = spec.format == "ome-tiff"
+        zyx = plan.box.shape_zyx
+        cal = spec.calibration
+        if self.ome:
+            self.files = [VolumeTiff(folder / slab.files[0], zyx, plan.dtype, cal, flavour="ome",
+                                     times=plan.box.time_samples, channel_names=tuple(spec.channel_names),
+                                     resume=True)]
+        else:
+            # ImageJ spacing/unit for uint8/uint16; writers fall back to JSON metadata for uint64
+            self.files = [VolumeTiff(folder / name, (1, zyx[1], zyx[2]), plan.dtype, cal, flavour="imagej",
+                                     plane=True, resume=True) for name in slab.files]
+        if only is not None:  # just these files, to finish renames (no writes)
+            self.files = [f for f in self.files if os.path.basename(f.path) in only]
+
+    def open(self):
+        """Open every file; True if all of them were resumed from an earlier run (their blocks are kept)."""
+        try:
+            for f in self.files:
+                f.open()
+        except WriterError:
+            self.close()
+            raise
+        return all(f.resumed for f in self.files)
+
+    def write(self, block, data):
+        y0, x0 = block.y[0] - self.box.y[0], block.x[0] - self.box.x[0]
+        if self.ome:
+            self.files[0].write_block(data, block.z[0] - self.box.z[0], y0, x0, t=block.t[0] - self.box.t[0])
+            self.files[0].flush()
+            return
+        first = block.z[0] - self.slab.z[0]
+        for dz in range(data.shape[0]):
+            out = self.files[first + dz]
+            out.write_block(data[dz:dz + 1], 0, y0, x0)
+            out.flush()
+
+    def commit(self):
+        for f in self.files:
+            f.commit()
+
+    def close(self):
+        for f in self.files:
+            f.close_partial()
+
+
+class SlabWriters:
+    """The slabs open at once, opened by the first block that needs one (from any fetch thread)."""
+
+    def __init__(self, plan, folder, writers=None):
+        self.plan, self.folder = plan, folder
+        self.open = dict(writers or {})
+        self.slab_of = {b.key: s for s in plan.slabs for b in s.blocks}
+        self.lock = threading.Lock()
+
+    def writer_for(self, block):
+        """The open writer of the block's slab, opened (its staging files created) if it is the first."""
+        slab = self.slab_of[block.key]
+        with self.lock:
+            writer = self.open.get(slab.key)
+            if writer is None:
+                writer = self.open[slab.key] = SlabWriter(self.plan, slab, self.folder)
+                writer.open()
+        return writer
+
+    def write(self, block, data):
+        self.writer_for(block).write(block, data)
+
+    def commit(self, slab):
+        with self.lock:
+            writer = self.open.pop(slab.key)
+        writer.commit()
+
+    def close(self):
+        with self.lock:
+            for writer in self.open.values():
+                writer.close()
+            self.open.clear()

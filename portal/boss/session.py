@@ -1,0 +1,16 @@
+"""bossdb sessions configured from the portal's settings, acting as a user (or a credential)."""
+from django.conf import settings
+
+from bossdb import Retry, Session
+from portal.boss.credentials import credential_for
+
+
+def boss_session(credential, *, retry=Retry(), renew=None, slot=None, read_timeout=None):
+    """A bossdb.Session on BOSS_URL with `credential`. Thread-safe: share it between a job's threads."""
+    return Session(settings.BOSS_URL, credential, connect_timeout=settings.BOSS_CONNECT_TIMEOUT,
+                   read_timeout=read_timeout or settings.BOSS_READ_TIMEOUT, retry=retry, renew=renew, slot=slot)
+
+
+def session_for(user):
+    """A session acting as `user` (or anonymous): their credential is looked up now, in this thread."""
+    return boss_session(credential_for(user))
