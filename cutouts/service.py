@@ -1,14 +1,6 @@
 """Submitting, cancelling and retrying jobs: what views and the API call."""
-from django.db import transaction
-
 from cutouts import limits
-from cutouts.models import CutoutJob
-
-
-def enqueue(job):
-    from cutouts.tasks import run_cutout
-
-    transaction.on_commit(lambda: run_cutout.apply_async(args=[str(job.pk)]))
+from cutouts.dispatch import enqueue
 
 
 def submit(job):

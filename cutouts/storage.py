@@ -1,8 +1,9 @@
 """Where finished cutouts live: Django's storage API, so workers on several machines share results.
 
-CUTOUT_STORAGE=local (default): a FileSystemStorage under CUTOUT_RESULTS_DIR, served by the portal with
-range requests. CUTOUT_STORAGE=s3: an S3-compatible bucket (django-storages), downloaded by signed URLs
-that expire. Either way a job's files are `<job id>/<name>` in the storage.
+The storage is STORAGES["results"] (portal/settings.py). CUTOUT_STORAGE=local (default): a FileSystemStorage
+under CUTOUT_RESULTS_DIR, served by the portal with range requests. CUTOUT_STORAGE=s3: an S3-compatible
+bucket (django-storages, imported only then), downloaded by signed URLs that expire. Either way a job's
+files are `<job id>/<name>` in the storage.
 
 A job writes its TIFF in a local scratch folder first (blocks land in place with pwrite, which needs a
 local file), then `publish` moves it into the storage: a rename on local storage, an upload to a bucket.
@@ -13,18 +14,27 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage
-from django.utils.module_loading import import_string
+from django.core.files.storage import FileSystemStorage, storages
+from django.utils.functional import cached_property
 
-S3_BACKEND = "storages.backends.s3.S3Storage"
+
+class ResultsFileSystemStorage(FileSystemStorage):
+    """A FileSystemStorage whose location is CUTOUT_RESULTS_DIR, read when first needed and again whenever
+    that setting changes (as Django's own follows MEDIA_ROOT), so a test may point it elsewhere."""
+
+    @cached_property
+    def base_location(self):
+        return self._value_or_setting(self._location, settings.CUTOUT_RESULTS_DIR)
+
+    def _clear_cached_properties(self, setting, **kwargs):
+        super()._clear_cached_properties(setting, **kwargs)
+        if setting == "CUTOUT_RESULTS_DIR":
+            self.__dict__.pop("base_location", None)
+            self.__dict__.pop("location", None)
 
 
 def results_storage():
-    """Built per call from settings (tests override CUTOUT_RESULTS_DIR and CUTOUT_STORAGE)."""
-    if settings.CUTOUT_STORAGE == "s3":
-        backend = getattr(settings, "CUTOUT_S3_BACKEND", S3_BACKEND)
-        return import_string(backend)(**settings.CUTOUT_S3)
-    return FileSystemStorage(location=str(settings.CUTOUT_RESULTS_DIR))
+    return storages["results"]
 
 
 def is_local(storage):

@@ -3,10 +3,11 @@ from celery import shared_task
 from django.conf import settings
 
 from cutouts import engine, upkeep
+from cutouts.dispatch import RUN_CUTOUT
 from cutouts.models import CutoutJob
 
 
-@shared_task(bind=True, name="cutouts.run_cutout", acks_late=True, reject_on_worker_lost=True)
+@shared_task(bind=True, name=RUN_CUTOUT, acks_late=True, reject_on_worker_lost=True)
 def run_cutout(self, job_id):
     """Acknowledged late: a worker killed mid-job leaves the message to be redelivered, and the job
     then starts over (a redelivered running job is taken again by `start`)."""

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cutouts import storage
+from cutouts.dispatch import enqueue
 from cutouts.models import CutoutJob
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,6 @@ def expire_results(now=None):
 def requeue_stale_jobs(now=None):
     """A running job with no progress for CUTOUT_STALE_SECONDS lost its worker: send it again, or fail
     it after CUTOUT_MAX_ATTEMPTS, so that no job stays 'running' forever."""
-    from cutouts.service import enqueue
-
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.CUTOUT_STALE_SECONDS)
     moved = 0

@@ -2,9 +2,14 @@
 
 PORTAL_DEV=1 is what `make run` and the tests set: it allows the built-in development SECRET_KEY and
 points BOSS and the OIDC provider at devboss. Without it, SECRET_KEY must be given.
+
+A bad value that still lets the settings load is reported by the system checks (portal/checks.py,
+cutouts/checks.py: `manage.py check`, `migrate`, `runserver`), not raised here; only an unreadable
+DATABASE_URL raises, since nothing works without the database.
 """
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env, envbool, envint, envlist, envsecret
@@ -15,11 +20,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 PORTAL_DEV = envbool("PORTAL_DEV")
 DEBUG = envbool("DEBUG")
-SECRET_KEY = envsecret("SECRET_KEY")
-if not SECRET_KEY:
-    if not PORTAL_DEV:
-        raise ImproperlyConfigured("SECRET_KEY is required (set PORTAL_DEV=1 for local development).")
-    SECRET_KEY = "portal-development-key-not-for-production"
+# Without PORTAL_DEV a missing key stays empty, never a known one: the check portal.E001 reports it, and
+# Django refuses anything that signs (sessions, CSRF) with an empty key.
+SECRET_KEY = envsecret("SECRET_KEY", "portal-development-key-not-for-production" if PORTAL_DEV else "")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if not PORTAL_DEV else "*")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
@@ -78,28 +81,27 @@ TEMPLATES = [
 
 
 def _database(url):
-    """sqlite:///path (default) or postgres://user:pass@host:port/name."""
-    from urllib.parse import unquote, urlparse
-
+    """DATABASE_URL, read by dj-database-url: sqlite:///path or postgres://user:password@host:port/name (a
+    query string becomes OPTIONS, e.g. ?sslmode=require). Without it, a SQLite file under VAR_DIR."""
+    default_file = str(VAR_DIR / "portal.sqlite3")
     if not url:
         # The test database is a file too, so that a Celery worker process can share it with the tests.
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "portal.sqlite3"),
-                "OPTIONS": {"timeout": 30}, "TEST": {"NAME": str(VAR_DIR / "test-portal.sqlite3")}}
-    parts = urlparse(url)
-    if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path[1:] or str(VAR_DIR / "portal.sqlite3"),
-                "OPTIONS": {"timeout": 30}}
-    if parts.scheme in ("postgres", "postgresql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": parts.path.lstrip("/"),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-        }
-    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported (sqlite, postgres).")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": default_file, "OPTIONS": {"timeout": 30},
+                "TEST": {"NAME": str(VAR_DIR / "test-portal.sqlite3")}}
+    scheme = url.partition(":")[0]
+    if scheme not in ("sqlite", "postgres", "postgresql"):
+        raise ImproperlyConfigured(f"DATABASE_URL scheme {scheme!r} is not supported (sqlite, postgres).")
+    try:
+        config = dj_database_url.parse(url)
+    except ValueError:  # say nothing of the URL itself: it holds the password
+        message = "DATABASE_URL is not a valid URL (quote special characters in the password)."
+        raise ImproperlyConfigured(message) from None
+    if scheme != "sqlite":
+        return {**config, "PORT": str(config["PORT"]), "CONN_MAX_AGE": 60}
+    if config["NAME"] == ":memory:" and ":memory:" not in url:
+        config["NAME"] = default_file  # "sqlite:///" alone: the default file, not an in-memory database
+    config["OPTIONS"] = {"timeout": 30, **config.get("OPTIONS", {})}
+    return config
 
 
 DATABASES = {"default": _database(env("DATABASE_URL"))}
@@ -245,13 +247,11 @@ BOSS_REQUEST_LEASE_SECONDS = envint("BOSS_REQUEST_LEASE_SECONDS", 300)  # a dead
 # --- Where results live (cutouts/storage.py) ------------------------------------------------------------
 # "local": files under CUTOUT_RESULTS_DIR (one volume shared by every worker and the web server);
 # "s3": an S3-compatible bucket, downloaded by signed URLs that expire after CUTOUT_S3_URL_SECONDS.
-CUTOUT_STORAGE = env("CUTOUT_STORAGE", "local")
-if CUTOUT_STORAGE not in ("local", "s3"):
-    raise ImproperlyConfigured(f"CUTOUT_STORAGE must be local or s3, not {CUTOUT_STORAGE!r}.")
+CUTOUT_STORAGE = env("CUTOUT_STORAGE", "local")  # checked by cutouts/checks.py
 # Jobs write here first (a TIFF is written block by block in place), then move the file to the storage:
 # keep it on the same file system as CUTOUT_RESULTS_DIR so that the move is a rename.
 CUTOUT_SCRATCH_DIR = Path(env("CUTOUT_SCRATCH_DIR", "")) if env("CUTOUT_SCRATCH_DIR") else None
-CUTOUT_S3 = {
+CUTOUT_S3 = {  # the options of django-storages' S3Storage
     "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
     "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,  # MinIO, Ceph...; empty for AWS itself
     "region_name": env("AWS_S3_REGION_NAME") or None,
@@ -264,8 +264,11 @@ CUTOUT_S3 = {
     "default_acl": None,
     "file_overwrite": True,
 }
-if CUTOUT_STORAGE == "s3" and not CUTOUT_S3["bucket_name"]:
-    raise ImproperlyConfigured("CUTOUT_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+# STORAGES["results"] (below). Django imports the backend on first use, so "local" needs no boto3.
+_results_storages = {
+    "local": {"BACKEND": "cutouts.storage.ResultsFileSystemStorage"},  # a FileSystemStorage at CUTOUT_RESULTS_DIR
+    "s3": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": CUTOUT_S3},
+}
 
 # --- Production (PORTAL_DEV off): HTTPS only, hashed static files, a strict Content Security Policy -------
 # The portal sits behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER names the header that proxy sets
@@ -289,6 +292,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
+# Finished cutouts (cutouts/storage.py). An unknown CUTOUT_STORAGE leaves "results" out, so that a Celery
+# worker (which runs no system checks) fails its jobs rather than keep results somewhere unexpected.
+if CUTOUT_STORAGE in _results_storages:
+    STORAGES["results"] = _results_storages[CUTOUT_STORAGE]
 # Pages run only the portal's own static scripts: no inline script or style, no other origin, except
 # that logging in and out sends the browser (by a form POST, then a redirect) to the OIDC provider
 # (portal/csp.py adds its origin to form-action).

@@ -1,4 +1,5 @@
-"""Production settings: `check --deploy` passes without PORTAL_DEV, and every page carries a strict CSP."""
+"""Production settings: `check --deploy` passes without PORTAL_DEV, bad configuration fails the system checks,
+and every page carries a strict CSP."""
 import os
 import secrets
 import subprocess
@@ -28,6 +29,13 @@ def manage(env, *args):
                           timeout=120)
 
 
+def run_checks(env):
+    """Django's system checks in a process of their own; the portal's and cutouts' messages, one a line."""
+    code = ("import django; django.setup(); from django.core import checks; "
+            "[print(f'({m.id}) {m.msg}') for m in checks.run_checks() if m.id.startswith(('portal.', 'cutouts.'))]")
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
 def test_check_deploy_passes_with_production_environment(tmp_path):
     result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -39,7 +47,51 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     del env["SECRET_KEY"]
     result = manage(env, "check")
     assert result.returncode != 0
-    assert "SECRET_KEY is required" in result.stderr
+    assert "(portal.E001) SECRET_KEY is required" in result.stderr
+
+
+def test_development_has_a_secret_key_of_its_own(tmp_path):
+    env = production_env(tmp_path, PORTAL_DEV="1")
+    del env["SECRET_KEY"]
+    result = run_checks(env)
+    assert result.returncode == 0, result.stderr
+    assert "portal.E001" not in result.stdout
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"CUTOUT_STORAGE": "S3"}, "(cutouts.E001) CUTOUT_STORAGE must be local or s3, not 'S3'."),
+    ({"CUTOUT_STORAGE": "s3"}, "(cutouts.E002) CUTOUT_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME."),
+])
+def test_a_bad_results_storage_is_a_system_check_error(tmp_path, extra, message):
+    result = run_checks(production_env(tmp_path, **extra))
+    assert result.returncode == 0, result.stderr  # the settings still load: the check reports the problem
+    assert message in result.stdout
+
+
+def test_a_bucket_with_a_name_passes_the_checks(tmp_path):
+    result = run_checks(production_env(tmp_path, CUTOUT_STORAGE="s3", AWS_STORAGE_BUCKET_NAME="results"))
+    assert result.returncode == 0, result.stderr
+    assert "cutouts.E" not in result.stdout
+
+
+def test_database_url_is_sqlite_or_postgresql():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from portal.settings import VAR_DIR, _database
+
+    default = _database("")
+    assert default["NAME"] == str(VAR_DIR / "portal.sqlite3") and default["OPTIONS"] == {"timeout": 30}
+    assert default["TEST"] == {"NAME": str(VAR_DIR / "test-portal.sqlite3")}  # a file a worker can share
+    assert _database("sqlite:////srv/portal.sqlite3")["NAME"] == "/srv/portal.sqlite3"
+    assert _database("sqlite:///")["NAME"] == str(VAR_DIR / "portal.sqlite3")
+    postgres = _database("postgres://portal:p%40ss@db.example.org:5433/portal")
+    assert {k: postgres[k] for k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "CONN_MAX_AGE")} == {
+        "ENGINE": "django.db.backends.postgresql", "NAME": "portal", "USER": "portal", "PASSWORD": "p@ss",
+        "HOST": "db.example.org", "PORT": "5433", "CONN_MAX_AGE": 60,
+    }
+    assert _database("postgresql://db/portal")["ENGINE"] == "django.db.backends.postgresql"
+    with pytest.raises(ImproperlyConfigured, match="scheme 'mysql' is not supported"):
+        _database("mysql://portal:secret@db/portal")
 
 
 def test_production_settings_are_https_only_with_hashed_static_files(tmp_path):

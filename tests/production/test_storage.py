@@ -1,7 +1,10 @@
 """Results through Django's storage API: local disk (a rename out of the scratch folder, ranged downloads)
 or an S3-compatible bucket (moto's in-memory S3: signed, expiring download URLs; expiry deletes)."""
 import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -10,6 +13,7 @@ import tifffile
 from django.utils import timezone
 from moto import mock_aws
 
+REPO = Path(__file__).resolve().parents[2]
 BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
        "x": [0, 300], "y": [0, 300], "z": [100, 110]}
 
@@ -31,15 +35,30 @@ def bucket(settings, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="portal-results")
-        settings.CUTOUT_STORAGE = "s3"
-        settings.CUTOUT_S3 = {**settings.CUTOUT_S3, "bucket_name": "portal-results", "region_name": "us-east-1",
-                              "access_key": "testing", "secret_key": "testing", "endpoint_url": None,
-                              "location": "cutouts", "querystring_expire": 600}
+        options = {**settings.CUTOUT_S3, "bucket_name": "portal-results", "region_name": "us-east-1",
+                   "access_key": "testing", "secret_key": "testing", "endpoint_url": None,
+                   "location": "cutouts", "querystring_expire": 600}
+        # What CUTOUT_STORAGE=s3 puts in STORAGES (portal/settings.py), with the test's bucket.
+        settings.STORAGES = {**settings.STORAGES,
+                             "results": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}}
         yield boto3.client("s3", region_name="us-east-1")
 
 
 def keys(s3):
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket="portal-results").get("Contents", []))
+
+
+def test_local_results_need_no_boto3(tmp_path):
+    """django-storages[s3] is an extra: with CUTOUT_STORAGE=local nothing imports it, or boto3."""
+    code = ("import sys; sys.modules['boto3'] = sys.modules['storages'] = None; import django; django.setup(); "
+            "from django.core import checks; from cutouts import storage; s = storage.results_storage(); "
+            "print(type(s).__name__, s.location, [m.id for m in checks.run_checks() if m.id.startswith('cutouts.')])")
+    env = {**os.environ, "PORTAL_DEV": "1", "PORTAL_VAR_DIR": str(tmp_path), "CUTOUT_STORAGE": "local",
+           "CUTOUT_RESULTS_DIR": str(tmp_path / "results"), "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ResultsFileSystemStorage", str(tmp_path / "results"), "[]"]
 
 
 def test_a_finished_cutout_is_moved_not_copied_into_local_storage(alice, settings, tmp_path):
