@@ -1,0 +1,117 @@
+"""The cutout pipeline in process: planning, the fetch loop with a fake reader, each format's files."""
+import json
+import threading
+import zipfile
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+import tifffile
+
+from bossdb.errors import BossUnavailable
+from bossdb.geometry import Box
+from cutouts.pipeline import recipes, writers
+from cutouts.pipeline.fetch import BlockFailed, Stopped, fetch_all, tasks_for
+from cutouts.pipeline.plan import plan_blocks
+from cutouts.pipeline.provenance import provenance
+from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
+
+EM, SEG = ChannelSpec("em", "uint8", "image"), ChannelSpec("seg", "uint64", "annotation")
+BOX = Box((500, 1100), (0, 40), (10, 40))
+
+
+def source(channel, block):
+    """What BOSS would send for a block: a function of the coordinates (and channel)."""
+    z, y, x = np.meshgrid(np.arange(*block.z), np.arange(*block.y), np.arange(*block.x), indexing="ij")
+    values = x + 3 * y + 7 * z + (1000 if channel.name == "seg" else 0)
+    return values.astype(channel.datatype) if channel.datatype != "uint8" else (values % 251).astype(np.uint8)
+
+
+def spec(channels=(EM,), fmt="ome-tiff", box=BOX):
+    return CutoutSpec("http://boss.test", "c", "e", tuple(channels), 0, box, format=fmt,
+                      voxel_size=(4.0, 4.0, 40.0))
+
+
+def read(task):
+    return source(task.channel, task.block)
+
+
+def test_the_fetch_loop_writes_every_block_once_and_counts_them():
+    s = spec()
+    tasks = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))
+    written, counted, lock = [], [], threading.Lock()
+
+    def write(task, data):
+        with lock:
+            written.append(task.block.key)
+
+    fetch_all(tasks, read, write, concurrency=3, on_done=lambda batch: counted.extend(batch))
+    assert sorted(written) == sorted(t.block.key for t in tasks) and len(counted) == len(tasks) > 3
+
+
+def test_the_fetch_loop_stops_when_told_and_reports_boss_failures():
+    s = spec()
+    tasks = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))
+    with pytest.raises(Stopped):
+        fetch_all(tasks, read, lambda t, d: None, on_done=lambda batch: False)
+
+    def failing(task):
+        raise BossUnavailable("simulated")
+
+    with pytest.raises(BlockFailed) as caught:
+        fetch_all(tasks, failing, lambda t, d: None)
+    assert caught.value.task in tasks and caught.value.error.message == "simulated"
+
+
+def produce(tmp_path, s):
+    box = s.box
+    job = writers.Production(
+        spec=s, folder=tmp_path, box=box, blocks={ch.name: plan_blocks(box, ch.datatype, 64 * 1024) for ch in s.channels},
+        fetch=lambda tasks, write: fetch_all(tasks, read, write, concurrency=2),
+        sidecar=lambda files: provenance(s, files, datetime.now(timezone.utc), job_id="j"),
+        ids=writers.ObjectIds([c.name for c in s.channels if c.is_annotation]),
+    )
+    return writers.FORMATS[s.format].produce(job)
+
+
+def expected(channel, box):
+    from bossdb.geometry import Block
+
+    return source(channel, Block(0, box.x, box.y, box.z, (0, 1)))
+
+
+def test_an_ome_tiff_holds_the_box_voxel_for_voxel_with_its_calibration(tmp_path):
+    name, sidecar = produce(tmp_path, spec())
+    assert name == "c_e_em_r0_x500-1100_y0-40_z10-40.ome.tif"
+    with tifffile.TiffFile(tmp_path / name) as tif:
+        assert np.array_equal(tif.asarray(), expected(EM, BOX))
+        assert 'PhysicalSizeZ="40.0"' in tif.ome_metadata
+    doc = json.loads(sidecar)
+    assert doc["files"] == [name] and doc["box_voxels"]["x"] == [500, 1100] and doc["job"] == "j"
+
+
+def test_a_tiff_zip_has_one_file_per_channel_and_the_object_ids(tmp_path):
+    name, _ = produce(tmp_path, spec((EM, SEG), "tiff-zip"))
+    with zipfile.ZipFile(tmp_path / name) as zf:
+        assert sorted(zf.namelist()) == ["c_e_em_r0_x500-1100_y0-40_z10-40.tif", "c_e_seg_r0_x500-1100_y0-40_z10-40.tif",
+                                         "objects.csv", "provenance.json"]
+        ids = zf.read("objects.csv").decode().split()[1:]
+    assert len(ids) == len(np.unique(expected(SEG, BOX)))
+
+
+def test_layout_questions_are_answered_by_each_format():
+    mixed = [EM, ChannelSpec("fluo", "uint16")]
+    assert "different datatypes" in writers.FORMATS["ome-tiff"].layout_problem(mixed)
+    assert "ImageJ TIFF holds one" in writers.FORMATS["imagej-tiff"].layout_problem(mixed)
+    assert writers.FORMATS["tiff-zip"].layout_problem(mixed) is None
+    assert writers.FORMATS["ome-zarr"].layout_problem([EM, SEG]) is None
+
+
+def test_recipes_and_the_command_line_name_the_box():
+    s = spec((EM, SEG))
+    assert recipes.rest_url(s, "em") == "http://boss.test/v1/cutout/c/e/em/0/500:1100/0:40/10:40/"
+    assert recipes.command_line(s.boss_url, "c", "e", ["em", "seg"], 0, (0, 8), (0, 8), (0, 16)) == (
+        "boss-cutout bossdb://c/e/em,seg --res 0 -x 0:8 -y 0:8 -z 0:16 --boss-url http://boss.test "
+        "--out c_e_em+seg_r0_x0-8_y0-8_z0-16 --token-file ~/.boss-token")
+    titles = [r["title"] for r in recipes.snippets(s, "http://portal.test/")]
+    assert titles[-1] == "this portal's JSON API (same job)" and len(titles) == 7
