@@ -90,6 +90,12 @@ class Channel:
     creator: str = ""
     sources: list = field(default_factory=list)
     related: list = field(default_factory=list)
+    storage_type: str = "spdb"  # or "cloudvol" (CloudVolume: BOSS ignores time ranges and id filters)
+    cv_path: str = None
+
+    @property
+    def is_cloudvolume(self):
+        return self.storage_type == "cloudvol"
 
 
 @dataclass
@@ -99,11 +105,20 @@ class Level:
     extent: tuple  # (x, y, z) as BOSS reports it: the stop coordinates at this level (section 6.1)
     cuboid_size: tuple = ()
     start: tuple = (0, 0, 0)  # (x, y, z) first voxel at this level (the frame's start, scaled)
+    # What BOSS serves at this level: ((x0, x1), (y0, y1), (z0, z1)), or None where it serves nothing. The
+    # real BOSS checks every range against the level-0 frame's bounds (bossdb.levels), so on a frame whose
+    # start is not 0 this is less than the level's data, and past some level nothing at all.
+    bounds: tuple = None
 
     @property
     def size(self):
         """(x, y, z) number of voxels at this level."""
         return tuple(stop - start for start, stop in zip(self.start, self.extent))
+
+    @property
+    def servable_size(self):
+        """(x, y, z) voxels BOSS serves at this level ((0, 0, 0) when none)."""
+        return tuple(hi - lo for lo, hi in self.bounds) if self.bounds else (0, 0, 0)
 
 
 @dataclass(frozen=True)

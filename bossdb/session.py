@@ -5,18 +5,22 @@
 
 Each thread gets its own `requests.Session` (they are not promised thread-safe), so one `Session` may be
 shared by the threads of a cutout. Two hooks let the caller shape every request:
-- `renew()` returns a fresh Credential after BOSS rejected the current one (401); the request is then
-  sent once more with it. A web job renews the owner's OIDC token; the command line has none.
+- `renew()` returns a fresh Credential: called before a token with a known expiry runs out (within
+  `renew_margin` seconds), and once after BOSS rejected the current one (a 401, or the 500 the real BOSS
+  answers a binary cutout with when the token is bad); the request is then sent again with it. A web job
+  renews the owner's OIDC token; the command line has none.
 - `slot()` returns a context manager held around each request: a web job takes a slot of the cap on
   requests in flight to BOSS from every worker together.
 
 Retries (`Retry`): BossUnavailable and BossTimeout (5xx, connection errors, timeouts, a body cut short)
 are sent again with exponential backoff; every other error (401/403, 404, 400, 429 throttling) is final.
 """
+import base64
 import contextlib
+import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import requests
@@ -30,6 +34,11 @@ API_VERSION = "v1"
 class Credential:
     scheme: str  # "Bearer" (an OIDC access token) or "Token" (a BOSS API token, or "public")
     value: str
+    expires: float = field(default=None, compare=False)  # Unix time the token expires at, where known
+
+    def expiring(self, margin, now=None):
+        """True when the token expires within `margin` seconds (never for one whose expiry is unknown)."""
+        return self.expires is not None and (now if now is not None else time.time()) >= self.expires - margin
 
     def __repr__(self):  # never print the secret
         return f"Credential({self.scheme}, ***)"
@@ -52,15 +61,15 @@ class Retry:
         time.sleep(self.backoff * 2**attempt)
 
 
-class CredentialAuth(requests.auth.AuthBase):
-    """requests auth hook setting `Authorization` from a Credential (also for intern's own sessions)."""
-
-    def __init__(self, credential):
-        self.credential = credential
-
-    def __call__(self, r):
-        r.headers["Authorization"] = self.credential.header
-        return r
+def jwt_expiry(token):
+    """The `exp` claim of a JWT access token (Keycloak's are JWTs), unverified: only to renew in time. None
+    for an opaque token."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"]) if isinstance(claims, dict) and "exp" in claims else None
+    except (IndexError, ValueError, TypeError):
+        return None
 
 
 def path(*parts):
@@ -70,12 +79,13 @@ def path(*parts):
 
 class Session:
     def __init__(self, url, credential, *, connect_timeout=5.0, read_timeout=60.0, retry=Retry(),
-                 renew=None, slot=None, describe=True, transport=requests.Session):
+                 renew=None, renew_margin=30.0, slot=None, describe=True, transport=requests.Session):
         self.url = url.rstrip("/")
         self.credential = credential
         self.timeout = (connect_timeout, read_timeout)
         self.retry = retry
         self.renew = renew
+        self.renew_margin = renew_margin  # renew a token this many seconds before it expires
         self.slot = slot or contextlib.nullcontext
         self.describe = describe  # False: HTTP errors keep BOSS's own message, not one naming the resource
         self.transport = transport  # a factory of requests.Session-like objects (tests pass a fake)
@@ -131,6 +141,8 @@ class Session:
         attempt = 0
         while True:
             used = self.credential
+            if self.renew is not None and used.expiring(self.renew_margin):
+                used = self._renewed(used)  # before it expires, not after BOSS refused it
             try:
                 response = self._send(url, params, accept, what, describe)
                 try:
@@ -143,11 +155,22 @@ class Session:
                     raise
                 renewed = True
                 self._renewed(used)
-            except BossUnavailable:
+            except BossUnavailable as exc:
+                if self._maybe_rejected(exc, accept, used) and not renewed:
+                    # The real BOSS answers a rejected or expired token on a binary cutout with a 500 (its
+                    # blosc renderer runs before authentication and fails on the 401): renew once, try again.
+                    renewed = True
+                    self._renewed(used)
+                    continue
                 if attempt >= self.retry.retries:
                     raise
                 self.retry.wait(attempt)
                 attempt += 1
+
+    def _maybe_rejected(self, exc, accept, used):
+        binary = accept is not None and "json" not in accept
+        return (self.renew is not None and binary and exc.boss_status == 500
+                and (used.expires is None or used.expiring(self.renew_margin)))
 
     def get_json(self, route, *, params=None, what=None):
         return self.get(route, params=params, what=what, decode=_json)

@@ -61,7 +61,8 @@ def job_session(job):
     except LoginRequired as exc:
         raise _login_expired(exc) from exc
     return boss_session(credential, retry=Retry(settings.CUTOUT_BLOCK_RETRIES, settings.CUTOUT_RETRY_BACKOFF),
-                        renew=lambda: credential_for(job.owner), slot=semaphore.boss_request_slot)
+                        renew=lambda: credential_for(job.owner), slot=semaphore.boss_request_slot,
+                        renew_margin=settings.OIDC_REFRESH_MARGIN_SECONDS)
 
 
 class JobRun:

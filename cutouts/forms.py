@@ -4,6 +4,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
+from bossdb.geometry import DTYPE_BYTES
+
 from cutouts.validation import AXES
 
 DEFAULT_XY = 1024
@@ -37,15 +39,16 @@ def parse_form(post, collection, experiment):
 
 
 def default_box(detail, resolution, bytes_per_voxel):
-    """The centre of the frame at `resolution`, up to 1024 × 1024 × 64 voxels, shrunk to fit the cap."""
-    level = next(lv for lv in detail.levels if lv.resolution == resolution)
-    sizes = [min(DEFAULT_XY, level.size[0]), min(DEFAULT_XY, level.size[1]), min(DEFAULT_Z, level.size[2])]
+    """The centre of what BOSS serves at `resolution`, up to 1024 × 1024 × 64 voxels, shrunk to fit the cap."""
+    level = detail.level(resolution)
+    size = level.servable_size
+    sizes = [min(DEFAULT_XY, size[0]), min(DEFAULT_XY, size[1]), min(DEFAULT_Z, size[2])]
     while sizes[0] * sizes[1] * sizes[2] * bytes_per_voxel > settings.CUTOUT_MAX_BYTES and max(sizes) > 1:
         i = sizes.index(max(sizes))
         sizes[i] = max(1, sizes[i] // 2)
     box = {}
     for i, axis in enumerate(AXES):
-        start, stop = level.start[i], level.extent[i]
+        start, stop = level.bounds[i]
         lo = start + (stop - start - sizes[i]) // 2
         box[axis] = [lo, lo + sizes[i]]
     return box
@@ -60,16 +63,17 @@ def initial_request(detail, query, collection, experiment):
         resolution = int(query.get("resolution", 0))
     except ValueError:
         resolution = 0
-    if detail.levels and not 0 <= resolution < len(detail.levels):
-        resolution = 0
+    usable = detail.usable(chosen)
+    if usable and resolution not in usable:
+        resolution = usable[0]
     data = {"collection": collection, "experiment": experiment, "channels": chosen, "resolution": resolution,
             "format": query.get("format", "ome-tiff"), "parts": query.get("parts") == "on"}
     given = {axis: _pair(query, axis) for axis in AXES}
     if all(all(v != "" for v in pair) for pair in given.values()):
         data.update(given)
-    elif detail.levels:
+    elif usable:
         by_name = {c.name: c for c in detail.channels}
-        per_voxel = sum({"uint8": 1, "uint16": 2, "uint64": 8}.get(by_name[n].datatype, 1) for n in chosen) or 1
+        per_voxel = sum(DTYPE_BYTES.get(by_name[n].datatype, 1) for n in chosen) or 1
         data.update(default_box(detail, resolution, per_voxel))
     t = _pair(query, "t")
     if all(v != "" for v in t):

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlencode
 
+from cutouts.pipeline.spec import ChannelSpec
+from cutouts.pipeline.writers import FORMATS
 from portal.ngstate import METRES_PER_UNIT, PANEL_PIXELS
 
 AXES = ("x", "y", "z")
@@ -310,12 +312,14 @@ def to_request(link, detail):
     missing = [c for c in link.channels if c not in names]
     if missing:
         messages.append(f"Channel(s) {', '.join(missing)} not found in {link.collection}/{link.experiment}.")
-    data = {"collection": link.collection, "experiment": link.experiment, "channels": channels or names[:1],
-            "format": "ome-tiff"}
-    if not detail.levels:
-        messages.append("BOSS gave no resolution levels for this experiment; enter the box by hand.")
+    chosen = channels or names[:1]
+    data = {"collection": link.collection, "experiment": link.experiment, "channels": chosen,
+            "format": fitting_format([c for c in detail.channels if c.name in chosen])}
+    usable = [detail.level(r) for r in detail.usable(chosen)] if detail.levels else []
+    if not usable:
+        messages.append("BOSS serves no resolution level of these channels; enter the box by hand.")
         return data, messages
-    level, ratio, _ = _match_level(link, detail.frame, detail.levels, messages)
+    level, ratio, _ = _match_level(link, detail.frame, usable, messages)
     data["resolution"] = level.resolution
     if link.box is None:
         return data, messages
@@ -325,7 +329,7 @@ def to_request(link, detail):
         lo, hi = math.floor(lo), math.ceil(hi)
         if hi <= lo:
             hi = lo + 1
-        start, stop = level.start[i], level.extent[i]
+        start, stop = level.bounds[i]
         if lo < start or hi > stop:
             clipped = True
         lo, hi = max(lo, start), min(hi, stop)
@@ -337,6 +341,12 @@ def to_request(link, detail):
         messages.append("The box reached outside the data and was clipped to it.")
     data.update(box)
     return data, messages
+
+
+def fitting_format(channels):
+    """The first format (in the form's order) that holds these channels in one result."""
+    specs = [ChannelSpec(c.name, c.datatype, c.type) for c in channels]
+    return next((name for name, fmt in FORMATS.items() if fmt.layout_problem(specs) is None), "tiff-zip")
 
 
 def query_for_request(data):

@@ -44,8 +44,8 @@ def _request(request, detail):
         raise ValueError(f"{channel or 'this experiment'} is not an annotation channel" if channel
                          else "this experiment has no annotation channel")
     resolution = _number(source.get("resolution"), 0)
-    if not 0 <= resolution < len(detail.levels or []):
-        raise ValueError(f"level {resolution} does not exist")
+    if resolution not in detail.usable([channel]):
+        raise ValueError(f"level {resolution} can't be read: {detail.why_not(resolution, [channel]) or 'no such level'}")
     pad = min(max(_number(source.get("pad"), DEFAULT_PAD), 0), MAX_PAD)
     return channel, resolution, pad, source
 

@@ -32,10 +32,10 @@ class PreviewInvalid(Exception):
 
 
 def preview_level(levels):
-    """The finest level whose x/y section fits in PREVIEW_PIXELS (else the coarsest one)."""
+    """The finest level whose served x/y section fits in PREVIEW_PIXELS (else the coarsest one)."""
     ordered = sorted(levels, key=lambda lv: lv.resolution)
     for level in ordered:
-        if max(level.size[0], level.size[1]) <= PREVIEW_PIXELS:
+        if max(level.servable_size[0], level.servable_size[1]) <= PREVIEW_PIXELS:
             return level
     return ordered[-1]
 
@@ -54,19 +54,22 @@ def render_preview(session, detail, collection, channel, resolution, box):
     by_name = {c.name: c for c in detail.channels}
     if channel not in by_name or not detail.levels:
         raise PreviewInvalid("unknown channel, or no resolution levels")
-    if resolution not in [lv.resolution for lv in detail.levels]:
+    if detail.level(resolution) is None:
         raise PreviewInvalid("unknown resolution level")
-    level = preview_level(detail.levels)
-    if max(level.size[0], level.size[1]) > MAX_PIXELS:
+    usable = [detail.level(r) for r in detail.usable([channel])]
+    if not usable:
+        raise PreviewInvalid("BOSS serves no level of this channel")
+    level = preview_level(usable)
+    if max(level.servable_size[0], level.servable_size[1]) > MAX_PIXELS:
         raise PreviewInvalid("the section is too large for a preview")
     small = scale_box(box, detail.levels, resolution, level.resolution)
     z0, z1 = small["z"]
     if z1 - z0 > PROJECT_SLICES:
         z0 = (z0 + z1) // 2
         z1 = z0 + 1
-    x, y = (level.start[0], level.extent[0]), (level.start[1], level.extent[1])
+    x, y = level.bounds[0], level.bounds[1]
     data = bossdb.read_cutout(session, collection, detail.experiment.name, channel, by_name[channel].datatype,
-                      level.resolution, x, y, (z0, z1))
+                              level.resolution, x, y, (z0, z1))
     image = Image.fromarray(_stretch(data.max(axis=0)), "L").convert("RGB")
     draw = ImageDraw.Draw(image)
     (bx0, bx1), (by0, by1) = small["x"], small["y"]

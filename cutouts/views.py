@@ -12,6 +12,7 @@ from cutouts import service
 from cutouts.api import own_job
 from cutouts.downloads import result_response
 from cutouts.forms import initial_request, parse_form, query_for_job
+from bossdb.geometry import DTYPE_BYTES
 from cutouts.models import FORMATS, CutoutJob
 from cutouts.pipeline import recipes
 from cutouts.pipeline.recipes import command_line
@@ -33,12 +34,12 @@ def _size_context(detail, request_data):
     try:
         r = int(request_data["resolution"])
         box = {a: (int(request_data[a][0]), int(request_data[a][1])) for a in AXES}
-        if any(lo >= hi for lo, hi in box.values()) or not 0 <= r < len(detail.levels):
+        if any(lo >= hi for lo, hi in box.values()) or detail.level(r) is None:
             return None
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     by_name = {c.name: c for c in detail.channels}
-    per_voxel = sum({"uint8": 1, "uint16": 2, "uint64": 8}.get(by_name[n].datatype, 1)
+    per_voxel = sum(DTYPE_BYTES.get(by_name[n].datatype, 1)
                     for n in request_data.get("channels", []) if n in by_name) or 1
     t = request_data.get("t") or (0, 1)
     try:
@@ -62,8 +63,8 @@ def _physical(detail, request_data):
     """Each axis's range in physical units at the chosen level ('2,048 – 6,144'), as form.js shows it."""
     try:
         r = int(request_data["resolution"])
-        voxel = next(lv.voxel_size for lv in detail.levels if lv.resolution == r)
-    except (KeyError, TypeError, ValueError, StopIteration):
+        voxel = detail.level(r).voxel_size
+    except (KeyError, TypeError, ValueError, AttributeError):
         return {}
     out = {}
     for i, axis in enumerate(AXES):
@@ -91,11 +92,16 @@ def cutout_form(request, collection, experiment):
             return redirect("cutout-job", job.pk)
     else:
         data = initial_request(detail, request.GET, collection, experiment)
+    # What BOSS serves at each level it serves for the chosen channels (the live check's bounds).
+    usable = detail.usable(data.get("channels") or None)
     levels = [
-        {"resolution": lv.resolution, "voxel_size": list(lv.voxel_size), "start": list(lv.start),
-         "stop": list(lv.extent)}
-        for lv in (detail.levels or [])
+        {"resolution": lv.resolution, "voxel_size": list(lv.voxel_size), "start": [b[0] for b in lv.bounds],
+         "stop": [b[1] for b in lv.bounds]}
+        for lv in (detail.levels or []) if lv.resolution in usable
     ]
+    choices = [{"level": lv, "usable": lv.resolution in usable,
+                "note": "" if lv.resolution in usable else detail.why_not(lv.resolution, data.get("channels") or None)}
+               for lv in (detail.levels or [])]
     context = {
         "detail": detail,
         "exp": detail.experiment,
@@ -104,6 +110,7 @@ def cutout_form(request, collection, experiment):
         "data": data,
         "errors": errors,
         "formats": FORMATS,
+        "level_choices": choices,
         "size": _size_context(detail, data) if detail.levels else None,
         "physical": _physical(detail, data) if detail.levels else {},
         "levels_json": {"levels": levels, "max_bytes": settings.CUTOUT_MAX_BYTES,

@@ -16,8 +16,8 @@ from mozilla_django_oidc.contrib.drf import OIDCAuthentication
 from mozilla_django_oidc.utils import import_from_settings
 from rest_framework import exceptions
 
+from bossdb.session import Credential, jwt_expiry
 from portal.auth import oidc
-from bossdb import Credential
 
 
 class ProviderUnavailable(exceptions.APIException):
@@ -81,7 +81,7 @@ class OIDCBearerAuthentication(OIDCAuthentication):
         if result is None:
             return None
         user, token = result
-        credential = Credential("Bearer", token)
+        credential = Credential("Bearer", token, expires=jwt_expiry(token))
         user.boss_credential = credential
         request._request.boss_credential = credential
         return user, credential

@@ -33,11 +33,16 @@ def _tokens_of(user):
 
 def access_token(user):
     """The user's access token, refreshing it if due. Raises NoToken, oidc.RefreshFailed, ProviderUnavailable."""
+    return current_token(user)[0]
+
+
+def current_token(user):
+    """(access token, its expiry as an aware datetime or None), refreshing it if due (as access_token)."""
     token = _tokens_of(user).order_by("-pk").first()
     if token is None:
         raise NoToken()
     if not _is_due(token):
-        return token.token
+        return token.token, token.expires_at
     with transaction.atomic():
         # The no-op UPDATE takes the write lock first, on SQLite (which ignores select_for_update and would
         # otherwise fail one of two upgrading readers) as on PostgreSQL (row lock).
@@ -46,7 +51,7 @@ def access_token(user):
         if token is None:
             raise NoToken()
         if not _is_due(token):
-            return token.token  # another request refreshed it while we waited
+            return token.token, token.expires_at  # another request refreshed it while we waited
         if not token.token_secret:
             token.delete()
             raise oidc.RefreshFailed()
@@ -60,7 +65,7 @@ def access_token(user):
         expires_in = answer.get("expires_in")
         token.expires_at = timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None
         token.save(update_fields=["token", "token_secret", "expires_at"])
-        return token.token
+        return token.token, token.expires_at
 
 
 def forget(user):

@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from functools import wraps
 
 import numpy as np
@@ -17,7 +17,7 @@ from django.core.cache import cache
 
 import bossdb
 from bossdb import errors
-from bossdb.geometry import level_starts
+from bossdb.levels import channel_levels, level_table
 from bossdb.resources import Channel, Collection, CoordFrame, Experiment, Level  # noqa: F401 (re-exported)
 from portal.boss.credentials import credential_for  # noqa: F401 (tests build credentials through it)
 from portal.boss.session import boss_session
@@ -35,12 +35,41 @@ class ExperimentRow:
 
 @dataclass
 class ExperimentDetail:
-    """Everything the experiment page shows."""
+    """Everything the experiment page shows.
+
+    `levels` is the frame's level table for the channels' levels (from the lowest base resolution up), each
+    with what BOSS serves there (`Level.bounds`); `channel_levels` says per channel which of them BOSS
+    serves data for (bossdb.levels: base resolution, downsample status, the level-0 bounds check)."""
     experiment: Experiment
     frame: CoordFrame
     channels: list
     levels: list = None  # None when BOSS can't give them (see levels_error)
     levels_error: str = ""
+    channel_levels: dict = field(default_factory=dict)  # channel name -> bossdb.levels.ChannelLevels
+
+    def level(self, resolution):
+        return next((lv for lv in self.levels or () if lv.resolution == resolution), None)
+
+    def usable(self, names=None):
+        """Resolutions BOSS serves for every channel named (all channels by default), ascending."""
+        names = [c.name for c in self.channels] if names is None else list(names)
+        sets = [set(self.channel_levels[n].usable) for n in names if n in self.channel_levels]
+        return sorted(set.intersection(*sets)) if sets else []
+
+    def why_not(self, resolution, names=None):
+        """Why BOSS can't serve `resolution` for the channels named: the first reason found, or ""."""
+        names = [c.name for c in self.channels] if names is None else list(names)
+        for name in names:
+            levels = self.channel_levels.get(name)
+            if levels is None:
+                continue
+            if levels.level(resolution) is None:
+                usable = levels.usable
+                return (f"{name} has levels {levels.levels[0].resolution} to {levels.levels[-1].resolution}"
+                        + (f" (BOSS serves {', '.join(map(str, usable))})" if usable else ""))
+            if resolution in levels.notes:
+                return levels.notes[resolution]
+        return ""
 
 
 class Caller:
@@ -187,22 +216,30 @@ def display_window(user, collection, experiment, channel, datatype, level, box, 
     return (int(math.floor(low)), int(math.ceil(high)))
 
 
-def display_windows(user, detail, channels=None, refresh=False):
-    """{channel name: (low, high)} for the image channels of `detail` (an ExperimentDetail) whose datatype
-    needs one, each from a sample at the centre of the coarsest level."""
-    who = caller(user)
-    wanted = [ch for ch in (channels if channels is not None else detail.channels)
-              if ch.type != "annotation" and ch.datatype in WINDOWED_DATATYPES]
-    if not wanted or not detail.levels:
-        return {}
-    level = detail.levels[-1]
+def _window_box(level):
+    """A WINDOW_SAMPLE box at the centre of what BOSS serves at `level`."""
     box = []
-    for start, stop, size in zip(level.start, level.extent, WINDOW_SAMPLE):
+    for (start, stop), size in zip(level.bounds, WINDOW_SAMPLE):
         lo = max(start, (start + stop) // 2 - size // 2)
         box.append((lo, min(stop, lo + size)))
-    found = _in_threads(who, lambda ch: display_window(who, detail.experiment.collection, detail.experiment.name,
-                                                       ch.name, ch.datatype, level.resolution, tuple(box),
-                                                       refresh=refresh), wanted)
+    return tuple(box)
+
+
+def display_windows(user, detail, channels=None, refresh=False):
+    """{channel name: (low, high)} for the image channels of `detail` (an ExperimentDetail) whose datatype
+    needs one, each from a sample at the centre of the coarsest level BOSS serves for that channel."""
+    who = caller(user)
+    wanted = [ch for ch in (channels if channels is not None else detail.channels)
+              if ch.type != "annotation" and ch.datatype in WINDOWED_DATATYPES and detail.usable([ch.name])]
+    if not wanted or not detail.levels:
+        return {}
+
+    def window(ch):
+        level = detail.level(detail.usable([ch.name])[-1])
+        return display_window(who, detail.experiment.collection, detail.experiment.name, ch.name, ch.datatype,
+                              level.resolution, _window_box(level), refresh=refresh)
+
+    found = _in_threads(who, window, wanted)
     return {ch.name: tuple(w) for ch, w in zip(wanted, found) if w}
 
 
@@ -225,9 +262,16 @@ def get_collection_rows(user, collection, refresh=False):
     return coll, _in_threads(who, row, names)
 
 
-def with_starts(levels, frame):
-    """The levels placed on the frame: BOSS gives each level's stops only; starts are the frame's, scaled."""
-    return [replace(level, start=level_starts(frame.starts, level.voxel_size, frame.voxel_size)) for level in levels]
+def detail_of(experiment, frame, channels, reported=None):
+    """The ExperimentDetail of what BOSS said: its levels (`reported`: the downsample route's table, None
+    where BOSS refused it) and which of them BOSS serves for each channel. Pure: no BOSS call."""
+    detail = ExperimentDetail(experiment, frame, channels)
+    if channels:
+        detail.channel_levels = {ch.name: channel_levels(frame, experiment, ch, reported) for ch in channels}
+        low = min(int(ch.base_resolution or 0) for ch in channels)
+        high = max(int(ch.base_resolution or 0) for ch in channels) + int(experiment.num_hierarchy_levels or 1)
+        detail.levels = level_table(frame, experiment, high, reported)[low:]
+    return detail
 
 
 def get_experiment_detail(user, collection, experiment, refresh=False):
@@ -235,15 +279,18 @@ def get_experiment_detail(user, collection, experiment, refresh=False):
     exp = get_experiment(who, collection, experiment, refresh=refresh)
     frame = get_coord_frame(who, exp.coord_frame, refresh=refresh)
     channels = get_channels(who, collection, experiment, refresh=refresh)
-    detail = ExperimentDetail(exp, frame, channels)
+    reported = None
     if channels:
-        # Levels follow from the frame and hierarchy method, not the channel: the first one's suffice.
+        # The level table follows from the frame and hierarchy method, not the channel: the first one's
+        # suffice. BOSS refuses it for frames it can't downsample (x voxel != y voxel: 400); then the
+        # portal computes it by BOSS's own rule, since the base level is served all the same.
         try:
-            detail.levels = with_starts(get_levels(who, collection, experiment, channels[0].name, refresh=refresh),
-                                        frame)
-        except (errors.BossBadRequest, errors.BossForbidden, errors.BossNotFound) as exc:
-            detail.levels_error = exc.message
-    return detail
+            reported = get_levels(who, collection, experiment, channels[0].name, refresh=refresh)
+        except errors.BossBadRequest:
+            pass
+        except (errors.BossForbidden, errors.BossNotFound) as exc:
+            return ExperimentDetail(exp, frame, channels, levels_error=exc.message)
+    return detail_of(exp, frame, channels, reported)
 
 
 def ping(timeout=3.0):

@@ -30,7 +30,8 @@ def credential_for(user):
     if sent is not None:
         return sent
     try:
-        return Credential("Bearer", tokens.access_token(user))
+        token, expires_at = tokens.current_token(user)
+        return Credential("Bearer", token, expires=expires_at.timestamp() if expires_at else None)
     except tokens.NoToken:
         raise LoginRequired("Please log in again to reach BOSS.") from None
     except oidc.RefreshFailed:

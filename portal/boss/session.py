@@ -1,14 +1,15 @@
 """bossdb sessions configured from the portal's settings, acting as a user (or a credential)."""
 from django.conf import settings
 
-from bossdb import Retry, Session
+from bossdb import Session
 from portal.boss.credentials import credential_for
 
 
-def boss_session(credential, *, retry=Retry(), renew=None, slot=None, read_timeout=None):
-    """A bossdb.Session on BOSS_URL with `credential`. Thread-safe: share it between a job's threads."""
+def boss_session(credential, *, read_timeout=None, **hooks):
+    """A bossdb.Session on BOSS_URL with `credential` and the given retry, renew and slot hooks.
+    Thread-safe: share it between a job's threads."""
     return Session(settings.BOSS_URL, credential, connect_timeout=settings.BOSS_CONNECT_TIMEOUT,
-                   read_timeout=read_timeout or settings.BOSS_READ_TIMEOUT, retry=retry, renew=renew, slot=slot)
+                   read_timeout=read_timeout or settings.BOSS_READ_TIMEOUT, **hooks)
 
 
 def session_for(user):

@@ -7,18 +7,16 @@ import pytest
 
 from cutouts.neuroglancer import query_for_request, read_link, read_state, to_request
 from portal import ngstate
-from portal.boss.client import Channel, CoordFrame, Experiment, ExperimentDetail, Level
+from portal.boss.client import Channel, CoordFrame, Experiment, detail_of
 
 BOSS = "https://api.example.org"
 
 
 def cortex():
     frame = CoordFrame("cortex_frame", "", 0, 2048, 0, 2048, 100, 228, 4.0, 4.0, 40.0, "nanometers")
-    levels = [Level(r, (4.0 * 2**r, 4.0 * 2**r, 40.0), (2048 >> r, 2048 >> r, 228), (), (0, 0, 100))
-              for r in range(4)]
     channels = [Channel("em", "cortex", "image", "uint8"), Channel("fluo", "cortex", "image", "uint16"),
                 Channel("seg", "cortex", "annotation", "uint64")]
-    return ExperimentDetail(Experiment("cortex", "demo", "cortex_frame"), frame, channels, levels)
+    return detail_of(Experiment("cortex", "demo", "cortex_frame", num_hierarchy_levels=4), frame, channels)
 
 
 def channels(*names):
@@ -40,7 +38,13 @@ def test_a_viewer_url_with_a_box_round_trips():
     assert data["resolution"] == 0
     assert (data["x"], data["y"], data["z"]) == ([512, 1024], [256, 768], [120, 140])
     assert query_for_request(data) == ("channels=em&channels=seg&resolution=0&x0=512&x1=1024&y0=256&y1=768"
-                                       "&z0=120&z1=140&format=ome-tiff")
+                                       "&z0=120&z1=140&format=tiff-zip")  # em (uint8) + seg (uint64): one zip
+
+
+def test_a_pasted_link_picks_a_format_that_holds_its_channels():
+    for names, fmt in ((("em",), "ome-tiff"), (("em", "fluo"), "tiff-zip"), (("seg",), "ome-tiff")):
+        data, _ = to_request(read_link(url_with(((512, 1024), (256, 768), (120, 140)), names=names)), cortex())
+        assert data["format"] == fmt, names
 
 
 def test_a_state_without_a_box_gives_the_visible_panel_and_the_chosen_depth():

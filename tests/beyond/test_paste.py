@@ -19,7 +19,7 @@ def test_a_pasted_link_redirects_to_the_filled_form(client, alice):
     response = client.post("/cutouts/from-viewer/", {"url": url})
     assert response.status_code == 302
     assert response["Location"] == ("/c/demo/cortex/cutout/?channels=em&channels=fluo&resolution=0&x0=512&x1=1024"
-                                     "&y0=256&y1=768&z0=120&z1=140&format=ome-tiff")
+                                     "&y0=256&y1=768&z0=120&z1=140&format=tiff-zip")  # uint8 + uint16: a zip holds both
     form = client.get(response["Location"])
     assert form.status_code == 200
     assert b'name="x0" value="512"' in form.content and b'name="z1" value="140"' in form.content
@@ -66,7 +66,7 @@ def test_the_portals_own_short_links_paste_back_with_the_users_rights(client, al
     client.force_login(alice)
     url = viewer_link(alice, ((512, 1024), (256, 768), (120, 140)), names=("em", "fluo"))
     want = ("/c/demo/cortex/cutout/?channels=em&channels=fluo&resolution=0&x0=512&x1=1024"
-            "&y0=256&y1=768&z0=120&z1=140&format=ome-tiff")
+            "&y0=256&y1=768&z0=120&z1=140&format=tiff-zip")  # uint8 + uint16: a zip holds both
     for public in (True, False):
         assert client.post("/s/new", {"kind": "viewer", "state": url, **({"public": "1"} if public else {})}
                            ).status_code == 302

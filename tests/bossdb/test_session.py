@@ -109,3 +109,38 @@ def test_each_request_holds_a_slot():
     s, _ = session({"collection/demo": Answer(body=COLLECTION)}, slot=slot)
     bossdb.get_collection(s, "demo")
     assert held == ["in", "out"]
+
+
+def test_a_token_about_to_expire_is_renewed_before_it_is_sent():
+    import time
+
+    fresh = Credential("Bearer", "fresh", expires=time.time() + 300)
+    fake = FakeBoss({"collection/demo": Answer(body=COLLECTION)})
+    s = Session("http://boss.test", Credential("Bearer", "old", expires=time.time() + 5), transport=fake,
+                renew=lambda: fresh, renew_margin=30)
+    bossdb.get_collection(s, "demo")
+    bossdb.get_collection(s, "demo")
+    assert [h["Authorization"] for _, h, _, _ in fake.sent] == ["Bearer fresh", "Bearer fresh"]
+
+
+def test_a_500_on_a_binary_cutout_renews_a_token_that_may_have_expired_once():
+    """The real BOSS answers a bad token on a blosc cutout with 500 text/html, not 401."""
+    import time
+
+    import numpy as np
+
+    from tests.bossdb.fake import blosc_answer
+
+    route = "cutout/c/e/em/0/0:1/0:1/0:1/"
+
+    def read(credential):
+        fake = FakeBoss({route: [Answer(500, content=b"<html>Server Error</html>"),
+                                 blosc_answer(np.zeros((1, 1, 1), dtype=np.uint8))]})
+        s = Session("http://boss.test", credential, transport=fake, renew=lambda: Credential("Bearer", "fresh"),
+                    retry=Retry(0, 0))
+        return bossdb.read_cutout(s, "c", "e", "em", "uint8", 0, (0, 1), (0, 1), (0, 1)), fake
+
+    data, fake = read(Credential("Bearer", "opaque"))  # expiry unknown: it may be the token
+    assert data.shape == (1, 1, 1) and fake.sent[-1][1]["Authorization"] == "Bearer fresh"
+    with pytest.raises(errors.BossUnavailable):  # a token good for an hour: a real server error
+        read(Credential("Bearer", "valid", expires=time.time() + 3600))
