@@ -98,7 +98,7 @@ def run(argv=None, stdout=None, stderr=None):
     metas = []
     for channel in request.channels:  # every channel is checked before anything is downloaded
         metas.append(fetch_meta(session, request, channel, tries))
-        check_box(request, metas[-1])
+        check_box(request, metas[-1], channel)
     specs = [channel_spec(request, ch, meta) for ch, meta in zip(request.channels, metas)]
     plans = [make_plan(spec, request.block_mb * 1024 * 1024) for spec in specs]
     files = [name for plan in plans for name in plan.files()]

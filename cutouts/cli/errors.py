@@ -40,4 +40,5 @@ def cli_error(exc, what, tries):
     if isinstance(exc, BossUnavailable):
         return CliError(EXIT_UNAVAILABLE, f"BOSS failed on {what} after {tries} tries: {exc.message}")
     code = exit_code_for(exc)
-    return CliError(code, f"{WHAT[code]} ({what}): {exc.message}")
+    rejected = "token rejected: " if exc.boss_status == 401 else ""
+    return CliError(code, f"{rejected}{WHAT[code]} ({what}): {exc.message}")

@@ -1,11 +1,11 @@
 """What boss-cutout asks BOSS before downloading: each channel's datatype, the frame, the levels; and the
 check of the box against them (every channel is checked before anything is downloaded)."""
-from dataclasses import dataclass, field
-from math import floor
+from dataclasses import dataclass
 
 import bossdb
 from bossdb.errors import BossError
-from bossdb.geometry import Box, computed_stops, level_scale
+from bossdb.geometry import Box
+from bossdb.levels import ChannelLevels, channel_levels
 from cutouts.cli.errors import EXIT_USAGE, CliError, cli_error
 from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
 
@@ -17,20 +17,9 @@ class Meta:
     voxel_size: tuple  # level 0, (x, y, z)
     voxel_unit: str
     hierarchy_method: str
-    levels: int
-    base_resolution: int
     time_samples: int
-    bounds: dict = field(default_factory=dict)  # resolution -> {"x": (start, stop), ...}
-
-
-def _bounds(frame, stops_per_level, hierarchy_method):
-    """{resolution: {axis: (start, stop)}}: stops as given, starts the frame's scaled down."""
-    starts = frame.starts
-    out = {}
-    for r, stops in stops_per_level:
-        scale = level_scale(r, hierarchy_method)
-        out[r] = {axis: (floor(starts[i] / scale[i]), int(stops[i])) for i, axis in enumerate("xyz")}
-    return out
+    levels: ChannelLevels  # the channel's levels and which of them BOSS serves (bossdb.levels)
+    cloudvolume: bool = False
 
 
 def _call(what, tries, fn, *args):
@@ -41,42 +30,47 @@ def _call(what, tries, fn, *args):
 
 
 def fetch_meta(session, run, channel, tries):
+    """The channel's metadata; its first call (a JSON route) also checks the token: the real BOSS answers a
+    bad token on metadata with 401/403, but on a cutout with a 500."""
     where = f"{run.collection}/{run.experiment}/{channel}"
     chan = _call(f"channel {where}", tries, bossdb.get_channel, session, run.collection, run.experiment, channel)
     exp = _call(f"experiment {run.collection}/{run.experiment}", tries, bossdb.get_experiment, session,
                 run.collection, run.experiment)
     frame = _call(f"coordinate frame {exp.coord_frame}", tries, bossdb.get_coord_frame, session, exp.coord_frame)
-    method = exp.hierarchy_method or "anisotropic"
-    levels = int(exp.num_hierarchy_levels)
-    try:  # the levels BOSS reports; computed from the frame as BOSS would when it won't say
-        stops = [(lv.resolution, lv.extent) for lv in bossdb.get_levels(session, run.collection, run.experiment,
-                                                                        channel)]
+    try:  # the levels BOSS reports; computed from the frame by BOSS's rule when it won't say (x != y voxels)
+        reported = bossdb.get_levels(session, run.collection, run.experiment, channel)
     except BossError:
-        stops = list(enumerate(computed_stops(frame.stops, levels, method)))
+        reported = None
     return Meta(
         datatype=str(chan.datatype), channel_type=str(chan.type or "image"), voxel_size=frame.voxel_size,
-        voxel_unit=frame.voxel_unit, hierarchy_method=method, levels=levels,
-        base_resolution=int(chan.base_resolution or 0), time_samples=int(exp.num_time_samples or 1),
-        bounds=_bounds(frame, stops, method),
+        voxel_unit=frame.voxel_unit, hierarchy_method=exp.hierarchy_method or "anisotropic",
+        time_samples=int(exp.num_time_samples or 1), levels=channel_levels(frame, exp, chan, reported),
+        cloudvolume=chan.is_cloudvolume,
     )
 
 
-def check_box(run, meta):
-    """CliError(2) naming the first axis outside the frame at the requested resolution."""
+def check_box(run, meta, channel=""):
+    """CliError(2) naming the first thing BOSS would not serve: the level, an axis, the time range."""
     name = f"{run.collection}/{run.experiment}"
-    if run.resolution not in meta.bounds or run.resolution < meta.base_resolution:
-        available = sorted(r for r in meta.bounds if r >= meta.base_resolution)
+    levels = meta.levels
+    level = levels.level(run.resolution)
+    if level is None:
         raise CliError(EXIT_USAGE, f"--res {run.resolution}: {name} has resolutions "
-                                   f"{available[0]}..{available[-1]}")
-    bounds = meta.bounds[run.resolution]
-    for axis in "xyz":
+                                   f"{levels.levels[0].resolution}..{levels.levels[-1].resolution}")
+    if run.resolution not in levels.usable:
+        served = ", ".join(map(str, levels.usable)) or "none"
+        raise CliError(EXIT_USAGE, f"--res {run.resolution}: BOSS can't serve level {run.resolution} of {channel}: "
+                                   f"{levels.notes[run.resolution]} (levels served: {served})")
+    for axis, (start, stop) in zip("xyz", level.bounds):
         lo, hi = getattr(run, axis)
-        start, stop = bounds[axis]
         if lo < start or hi > stop:
             raise CliError(EXIT_USAGE, f"-{axis} {lo}:{hi} is outside the frame: at resolution {run.resolution} "
                                        f"{axis} must lie within {start}:{stop}")
     if run.t and run.t[1] > meta.time_samples:
         raise CliError(EXIT_USAGE, f"-t {run.t[0]}:{run.t[1]}: {name} has time samples 0:{meta.time_samples}")
+    if run.t and meta.cloudvolume:
+        raise CliError(EXIT_USAGE, f"-t {run.t[0]}:{run.t[1]}: {channel} is stored in CloudVolume, which BOSS reads "
+                                   "without time ranges (it would send time sample 0 whatever you ask): leave out -t")
 
 
 def channel_spec(run, channel, meta):
