@@ -12,11 +12,11 @@ urlpatterns = [
     path("cutouts/<uuid:job_id>/provenance.json", views.provenance, name="cutout-provenance"),
     path("cutouts/<uuid:job_id>/cancel", views.cancel, name="cutout-cancel"),
     path("cutouts/<uuid:job_id>/retry", views.retry, name="cutout-retry"),
-    path("api/cutouts/", boss_errors(api.cutouts), name="api-cutouts"),
-    path("api/cutouts/<uuid:job_id>/", api.cutout, name="api-cutout"),
-    path("api/cutouts/<uuid:job_id>/download", api.download, name="api-cutout-download"),
-    path("api/cutouts/<uuid:job_id>/parts/<int:n>", api.download_part, name="api-cutout-part"),
-    path("api/cutouts/<uuid:job_id>/cancel", api.cancel, name="api-cutout-cancel"),
-    path("api/cutouts/<uuid:job_id>/retry", api.retry, name="api-cutout-retry"),
+    path("api/cutouts/", boss_errors(api.JobsView.as_view()), name="api-cutouts"),
+    path("api/cutouts/<uuid:job_id>/", api.JobDetailView.as_view(), name="api-cutout"),
+    path("api/cutouts/<uuid:job_id>/download", api.DownloadView.as_view(), name="api-cutout-download"),
+    path("api/cutouts/<uuid:job_id>/parts/<int:n>", api.PartView.as_view(), name="api-cutout-part"),
+    path("api/cutouts/<uuid:job_id>/cancel", api.CancelView.as_view(), name="api-cutout-cancel"),
+    path("api/cutouts/<uuid:job_id>/retry", api.RetryView.as_view(), name="api-cutout-retry"),
 ]
 urlpatterns.append(path("", include("cutouts.urls_beyond")))  # viewer links, previews, short links

@@ -34,7 +34,8 @@ def _size_context(detail, request_data):
     try:
         r = int(request_data["resolution"])
         box = {a: (int(request_data[a][0]), int(request_data[a][1])) for a in AXES}
-        if any(lo >= hi for lo, hi in box.values()) or detail.level(r) is None:
+        names = [n for n in request_data.get("channels", []) if isinstance(n, str)]
+        if any(lo >= hi for lo, hi in box.values()) or r not in detail.usable(names or None):
             return None
     except (KeyError, TypeError, ValueError, IndexError):
         return None
@@ -46,7 +47,7 @@ def _size_context(detail, request_data):
         times = max(int(t[1]) - int(t[0]), 1)
     except (TypeError, ValueError, IndexError):
         times = 1
-    rows = sizes_by_level(box, detail.levels, r, per_voxel, times)
+    rows = sizes_by_level(box, detail.levels, r, per_voxel, times, usable=detail.usable(names or None))
     current = next(row for row in rows if row.resolution == r)
     commands = []
     if not current.fits:  # beyond the web cap: the command line downloads any box, resumably

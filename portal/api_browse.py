@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass
 
 from django.core.paginator import Paginator
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes, renderer_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -135,6 +138,141 @@ def experiment_json(request, detail, rows, all_url):
     }
 
 
+# --- The JSON's shapes, for the schema ------------------------------------------------------------------
+# (The builders above write the JSON; tests/api/ checks real answers against these.)
+
+def _list(child):
+    return serializers.ListField(child=child)
+
+
+def _triple(child):
+    return serializers.ListField(child=child, min_length=3, max_length=3, help_text="(x, y, z)")
+
+
+class CollectionLinkSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    public = serializers.BooleanField()
+    url = serializers.URLField()
+
+
+class CollectionsSerializer(serializers.Serializer):
+    collections = CollectionLinkSerializer(many=True, help_text="this page of the collections you can read")
+    q = serializers.CharField()
+    recent = _list(serializers.CharField())
+    page = serializers.IntegerField()
+    num_pages = serializers.IntegerField()
+    count = serializers.IntegerField()
+
+
+class CollectionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    public = serializers.BooleanField()
+    creator = serializers.CharField()
+    experiments = _list(serializers.CharField())
+
+
+class FrameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    x_start = serializers.IntegerField()
+    x_stop = serializers.IntegerField()
+    y_start = serializers.IntegerField()
+    y_stop = serializers.IntegerField()
+    z_start = serializers.IntegerField()
+    z_stop = serializers.IntegerField()
+    x_voxel_size = serializers.FloatField()
+    y_voxel_size = serializers.FloatField()
+    z_voxel_size = serializers.FloatField()
+    voxel_unit = serializers.CharField()
+    extent = _triple(serializers.IntegerField())
+    physical_extent = _triple(serializers.FloatField())
+
+
+class ExperimentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    collection = serializers.CharField()
+    coord_frame = serializers.CharField()
+    description = serializers.CharField()
+    num_hierarchy_levels = serializers.IntegerField()
+    hierarchy_method = serializers.CharField()
+    num_time_samples = serializers.IntegerField()
+    time_step = serializers.FloatField(allow_null=True)
+    time_step_unit = serializers.CharField()
+    public = serializers.BooleanField()
+    creator = serializers.CharField()
+    channels = _list(serializers.CharField())
+
+
+class ExperimentRowSerializer(ExperimentSerializer):
+    coord_frame_detail = FrameSerializer(allow_null=True)
+    url = serializers.URLField()
+
+
+class CollectionPageSerializer(serializers.Serializer):
+    collection = CollectionSerializer()
+    experiments = ExperimentRowSerializer(many=True)
+
+
+class LevelSerializer(serializers.Serializer):
+    resolution = serializers.IntegerField()
+    voxel_size = _triple(serializers.FloatField())
+    extent = _triple(serializers.IntegerField())
+    cuboid_size = _list(serializers.IntegerField())
+    start = _triple(serializers.IntegerField())
+    bounds = serializers.ListField(child=_list(serializers.IntegerField()), allow_null=True, required=False,
+                                   help_text="what BOSS serves at this level: [[x0, x1], [y0, y1], [z0, z1]], or null")
+
+
+class ChannelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    experiment = serializers.CharField()
+    type = serializers.ChoiceField(choices=["image", "annotation"])
+    datatype = serializers.CharField()
+    description = serializers.CharField()
+    base_resolution = serializers.IntegerField()
+    default_time_sample = serializers.IntegerField()
+    downsample_status = serializers.CharField()
+    public = serializers.BooleanField()
+    creator = serializers.CharField()
+    sources = _list(serializers.CharField())
+    related = _list(serializers.CharField())
+    storage_type = serializers.CharField(required=False, help_text="spdb, or cloudvol (CloudVolume)")
+    cv_path = serializers.CharField(allow_null=True, required=False)
+    viewer_url = serializers.URLField()
+    cutout_url = serializers.URLField()
+
+
+class ExperimentPageSerializer(serializers.Serializer):
+    experiment = ExperimentSerializer()
+    coord_frame = FrameSerializer(allow_null=True)
+    levels = LevelSerializer(many=True, allow_null=True)
+    levels_error = serializers.CharField()
+    channels = ChannelSerializer(many=True)
+    viewer_url_all_channels = serializers.CharField()
+
+
+class BossErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    detail = serializers.CharField()
+    status = serializers.IntegerField()
+
+
+class LoginAgainSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+BOSS_ERRORS = {
+    401: OpenApiResponse(LoginAgainSerializer, description="your login can't be renewed: log in again"),
+    403: OpenApiResponse(BossErrorSerializer, description="BOSS says you can't read this"),
+    404: OpenApiResponse(BossErrorSerializer, description="BOSS has no such resource"),
+    502: OpenApiResponse(BossErrorSerializer, description="BOSS is unreachable"),
+    504: OpenApiResponse(BossErrorSerializer, description="BOSS did not answer in time"),
+}
+REFRESH = OpenApiParameter("refresh", OpenApiTypes.INT, enum=[1], description="1: ask BOSS again, not the cache")
+
+
 # --- /api/ views ------------------------------------------------------------------------------------------
 # AllowAny: anonymous callers read public data with the public token; BOSS decides what each caller sees.
 
@@ -142,17 +280,27 @@ def _api(fn):
     return api_view(["GET"])(permission_classes([AllowAny])(renderer_classes([JSONRenderer])(fn)))
 
 
+@extend_schema(operation_id="collections_list", summary="Collections you can read",
+               responses={200: CollectionsSerializer, **BOSS_ERRORS}, parameters=[
+                   OpenApiParameter("q", description="only collections whose name or description contains this"),
+                   OpenApiParameter("page", OpenApiTypes.INT, description=f"page number ({PAGE_SIZE} a page)"),
+                   REFRESH])
 @_api
 def api_collections(request):
     return Response(collections_json(request, collections_page(request)))
 
 
+@extend_schema(operation_id="collection_retrieve", summary="A collection and its experiments with their frames",
+               parameters=[REFRESH], responses={200: CollectionPageSerializer, **BOSS_ERRORS})
 @_api
 def api_collection(request, collection):
     coll, rows = collection_page(request, collection)
     return Response(collection_json(request, coll, rows))
 
 
+@extend_schema(operation_id="experiment_retrieve", parameters=[REFRESH],
+               summary="An experiment: frame, resolution levels, channels and viewer links",
+               responses={200: ExperimentPageSerializer, **BOSS_ERRORS})
 @_api
 def api_experiment(request, collection, experiment):
     return Response(experiment_json(request, *experiment_page(request, collection, experiment)))

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's scripts and styles, served locally (no CDN: see the CSP)
     "mozilla_django_oidc",
     "csp",
 ]
@@ -210,6 +212,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # mozilla-django-oidc, for the bearer check only (endpoints come from OIDC_SERVER_URL, see portal/auth/api.py).
 OIDC_DRF_AUTH_BACKEND = "portal.auth.api.SocialAccountOIDCBackend"
@@ -311,4 +314,18 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
     },
+}
+
+# --- API schema (drf-spectacular) -----------------------------------------------------------------------
+# The OpenAPI 3 schema at /api/schema/ and its Swagger UI at /api/docs/, both public; the UI's scripts and
+# styles are local static files (drf-spectacular-sidecar), as the Content Security Policy requires.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "BOSS portal API",
+    "DESCRIPTION": "Browse BOSS collections and experiments, and cut out boxes of image data as files. "
+                   "Send `Authorization: Bearer <access token>` (a token from the BOSS identity provider).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema's own endpoint is not part of the API
+    "SWAGGER_UI_DIST": "SIDECAR",
+    # No validator badge: it is an image from another site, which the CSP refuses.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }

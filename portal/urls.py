@@ -1,4 +1,5 @@
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import health, views
 
@@ -7,5 +8,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="portal-healthz"),  # no login, no secrets (portal/health.py)
     path("", include("portal.urls_auth")),    # login, logout, /api/ authentication (OIDC)
     path("", include("portal.urls_browse")),  # collections, experiments, channels, /api/ browse
+    # The OpenAPI schema and its Swagger UI, public. The split view serves the UI's start-up script from
+    # its own URL (?script), since the Content Security Policy refuses inline scripts.
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html"),
+         name="api-docs"),
 ]
 urlpatterns.append(path("", include("cutouts.urls")))  # the cutout form, jobs, downloads, /api/cutouts/

@@ -5,6 +5,9 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -34,6 +37,27 @@ def logout_view(request):
     return redirect(oidc.endpoint("LOGOUT") + "?" + urlencode(params))
 
 
+class BearerScheme(OpenApiAuthenticationExtension):
+    """The API's bearer token in the schema (portal/auth/api.py checks it at the provider)."""
+
+    target_class = "portal.auth.api.OIDCBearerAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "description": "An access token from the BOSS identity provider (OpenID Connect); "
+                               "log in to the portal once in a browser before using it."}
+
+
+AUTH_ERROR = inline_serializer("AuthError", {"detail": serializers.CharField()})
+
+
+@extend_schema(operation_id="me_retrieve", summary="Who you are", responses={
+    200: inline_serializer("Me", {"username": serializers.CharField(), "name": serializers.CharField(),
+                                  "email": serializers.CharField()}),
+    401: OpenApiResponse(AUTH_ERROR, description="no token, or the token was refused"),
+    503: OpenApiResponse(AUTH_ERROR, description="the login service is unreachable"),
+})
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def api_me(request):

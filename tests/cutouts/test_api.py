@@ -1,4 +1,6 @@
-"""The cutout JSON API with a bearer token from the identity provider, and the pages' access rules."""
+"""The cutout JSON API with a bearer token from the identity provider, and the pages' access rules.
+
+Only the tests that run a job take the Celery worker; refusals (400, 401, 404, 409) need none."""
 import numpy as np
 import pytest
 import tifffile
@@ -6,8 +8,6 @@ import tifffile
 from devboss.api import procedural
 from tests.cutouts.conftest import password_grant
 from tests.cutouts.test_jobs import wait_for
-
-pytestmark = pytest.mark.usefixtures("celery_worker")
 
 BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
        "x": [100, 700], "y": [0, 600], "z": [100, 120]}
@@ -18,6 +18,7 @@ def bearer(alice, devboss):
     return {"HTTP_AUTHORIZATION": f"Bearer {password_grant(devboss, 'alice')['access_token']}"}
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_a_script_submits_watches_and_downloads_a_cutout_with_a_bearer_token(client, bearer):
     from cutouts.models import CutoutJob
 
@@ -94,10 +95,33 @@ def test_malformed_bodies_get_400_not_500(client, bearer):
 
 
 def test_anonymous_callers_get_401(client, db):
-    assert client.get("/api/cutouts/").status_code == 401
-    assert client.post("/api/cutouts/", BOX, content_type="application/json").status_code == 401
+    import uuid
+
+    for response in (client.get("/api/cutouts/"), client.post("/api/cutouts/", BOX, content_type="application/json"),
+                     client.get(f"/api/cutouts/{uuid.uuid4()}/"), client.post(f"/api/cutouts/{uuid.uuid4()}/cancel")):
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Authentication required: send Authorization: Bearer <access token>."}
+        assert response["WWW-Authenticate"].startswith("Bearer")
+    assert client.put("/api/cutouts/").status_code == 405  # a method the API lacks, whoever asks
 
 
+def test_someone_elses_job_is_not_found(client, alice, bob):
+    from cutouts.validation import validate
+
+    job = validate(alice, BOX)
+    job.state = "failed"
+    job.save()
+    client.force_login(bob)
+    for response in (client.get(f"/api/cutouts/{job.pk}/"), client.post(f"/api/cutouts/{job.pk}/retry")):
+        assert response.status_code == 404
+        assert response.json() == {"detail": "No such cutout job."}
+    job.refresh_from_db()
+    assert job.state == "failed"
+    client.force_login(alice)
+    assert client.get(f"/api/cutouts/{job.pk}/").json()["state"] == "failed"
+
+
+@pytest.mark.usefixtures("celery_worker")
 def test_another_user_cannot_see_download_cancel_or_retry_a_job(client, alice, bob):
     from cutouts import service
     from cutouts.validation import validate
@@ -116,6 +140,7 @@ def test_another_user_cannot_see_download_cancel_or_retry_a_job(client, alice, b
     assert "BOSS_TOKEN" in page and "bossdb://demo/cortex/em" in page
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_cancel_and_retry_follow_the_state_machine(client, alice, bearer):
     from cutouts.validation import validate
 

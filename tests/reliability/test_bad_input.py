@@ -156,11 +156,15 @@ def page_cases(job, failed):
         for path in ("/", "/c/", "/c/demo/", "/c/demo/cortex/", "/c/demo/cortex/cutout/", "/cutouts/",
                      f"/cutouts/{job.pk}/", f"/cutouts/{job.pk}/download", f"/cutouts/{job.pk}/cancel",
                      "/api/me/", "/api/collections/", "/api/cutouts/", f"/api/cutouts/{job.pk}/",
-                     f"/api/cutouts/{job.pk}/download", f"/api/cutouts/{job.pk}/cancel", "/accounts/logout/"):
+                     f"/api/cutouts/{job.pk}/download", f"/api/cutouts/{job.pk}/cancel", "/accounts/logout/",
+                     "/api/schema/", "/api/docs/"):
             cases.append(case(method, path))
     for path in (f"/cutouts/{job.pk}/cancel", f"/cutouts/{job.pk}/retry", f"/api/cutouts/{job.pk}/cancel",
                  f"/api/cutouts/{failed.pk}/retry"):
         cases.append(case("GET", path))
+    # The API's schema and its docs page: public; an odd query string is ignored, or a 404 (an unknown format).
+    for q in ("", "format=json", "format=%00", "lang=%00", "lang=" + "a" * 3000, "version=" + HUGE, "script"):
+        cases += [case("GET", f"/api/schema/?{q}", allow_ok=True), case("GET", f"/api/docs/?{q}", allow_ok=True)]
     # State conflicts: a done job can't be cancelled or retried (409 from the API, a notice on the page).
     cases += [case("POST", f"/api/cutouts/{job.pk}/cancel"), case("POST", f"/api/cutouts/{job.pk}/retry"),
               case("POST", f"/cutouts/{job.pk}/cancel", {"next": "//evil.example/"}, allow_ok=True),
