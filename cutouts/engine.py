@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connections
 
 from bossdb import Retry
-from bossdb.errors import BossForbidden, BossUnavailable, LoginRequired
+from bossdb.errors import BossForbidden, BossThrottled, BossUnavailable, LoginRequired
 from cutouts import notify, semaphore, storage
 from cutouts.pipeline import writers
 from cutouts.pipeline.fetch import BlockFailed, BlockReader, Stopped, fetch_all
@@ -47,6 +47,10 @@ def failure(exc: BlockFailed):
         return _login_expired(error)
     if isinstance(error, BossForbidden):
         return JobFailed(f"BOSS refused access to {channel}: {error.message}")
+    if isinstance(error, BossThrottled):  # never retried: BOSS says when it serves this user again
+        return JobFailed(f"BOSS stopped serving this job: {error.message} BOSS meters downloads per user per day; "
+                         "retry the job once it serves you again (finished jobs count too: cut out smaller boxes "
+                         "or a coarser level to stay within it).")
     if isinstance(error, BossUnavailable):
         tries = settings.CUTOUT_BLOCK_RETRIES + 1
         return JobFailed(f"BOSS failed on block {block.index + 1} of {channel} after {tries} tries: {error.message}")

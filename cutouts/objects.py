@@ -69,17 +69,19 @@ def objects_in_box(request, collection, experiment):
         for a, (lo, hi) in level_box(detail.levels, resolution).items():
             if not lo <= box[a][0] < box[a][1] <= hi:
                 raise ValueError(f"{a} must lie within {lo}:{hi} at level {resolution}")
-        ids = objects.ids_in_box(request.user, collection, experiment, channel, resolution,
-                                 box["x"], box["y"], box["z"])
+        ids, found_in = objects.ids_in_box(request.user, collection, experiment, channel, resolution,
+                                           box["x"], box["y"], box["z"])
     except (ValueError, BossBadRequest) as exc:
         return _problem(request, collection, experiment, getattr(exc, "message", None) or str(exc))
     if request.GET.get("output") == "json":
         return JsonResponse({"channel": channel, "resolution": resolution, "count": len(ids),
-                             "ids": [str(i) for i in ids[:LIST_CAP]], "capped": len(ids) > LIST_CAP})
+                             "ids": [str(i) for i in ids[:LIST_CAP]], "capped": len(ids) > LIST_CAP,
+                             "source": found_in})
     query = urlencode([("channels", c) for c in data["channels"]] + [("resolution", resolution)] +
                       [(f"{a}{i}", box[a][i]) for a in AXES for i in (0, 1)] + [("format", data["format"])])
     context = {"collection": collection, "experiment": experiment, "channel": channel, "resolution": resolution,
                "pad": pad, "ids": ids[:LIST_CAP], "count": len(ids), "capped": len(ids) > LIST_CAP,
+               "source": found_in,
                "box": box, "back_url": reverse("cutout-form", args=[collection, experiment]) + "?" + query}
     return render(request, "cutouts/objects.html", context)
 

@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from bossdb.levels import STATUS_MEANING
 from portal import ngstate
 from portal.boss import client
 
@@ -76,6 +77,8 @@ class ChannelLinks:
     channel: client.Channel
     viewer_url: str
     cutout_url: str
+    levels_served: list = ()  # the resolutions BOSS serves data for (bossdb.levels)
+    downsample_meaning: str = ""
 
 
 def experiment_page(request, collection, experiment):
@@ -85,7 +88,8 @@ def experiment_page(request, collection, experiment):
     windows = client.display_windows(request.user, detail, refresh=refresh)
     rows = [
         ChannelLinks(ch, ngstate.viewer_url(collection, experiment, [ch], detail.frame, windows=windows),
-                     f"{base}cutout/?channels={ch.name}")
+                     f"{base}cutout/?channels={ch.name}", detail.usable([ch.name]),
+                     STATUS_MEANING.get(ch.downsample_status, ch.downsample_status))
         for ch in detail.channels
     ]
     all_url = (ngstate.viewer_url(collection, experiment, detail.channels, detail.frame, windows=windows)
@@ -131,7 +135,8 @@ def experiment_json(request, detail, rows, all_url):
         "levels": [asdict(level) for level in detail.levels] if detail.levels is not None else None,
         "levels_error": detail.levels_error,
         "channels": [
-            {**asdict(r.channel), "viewer_url": r.viewer_url, "cutout_url": request.build_absolute_uri(r.cutout_url)}
+            {**asdict(r.channel), "viewer_url": r.viewer_url, "cutout_url": request.build_absolute_uri(r.cutout_url),
+             "levels_served": list(r.levels_served), "downsample_meaning": r.downsample_meaning}
             for r in rows
         ],
         "viewer_url_all_channels": all_url,
@@ -242,6 +247,9 @@ class ChannelSerializer(serializers.Serializer):
     cv_path = serializers.CharField(allow_null=True, required=False)
     viewer_url = serializers.URLField()
     cutout_url = serializers.URLField()
+    levels_served = serializers.ListField(child=serializers.IntegerField(),
+                                          help_text="the levels BOSS serves this channel's data at")
+    downsample_meaning = serializers.CharField(help_text="what the downsample status means for the levels")
 
 
 class ExperimentPageSerializer(serializers.Serializer):

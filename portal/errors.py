@@ -10,12 +10,15 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from portal.boss.errors import BossError, BossForbidden, BossNotFound, BossTimeout, BossUnavailable, LoginRequired
+from portal.boss.errors import (
+    BossError, BossForbidden, BossNotFound, BossThrottled, BossTimeout, BossUnavailable, LoginRequired,
+)
 
 PAGES = [
     # (class, status, title): subclasses before their parents (BossTimeout is a BossUnavailable).
     (BossForbidden, 403, "You don't have access to this"),
     (BossNotFound, 404, "Not found"),
+    (BossThrottled, 429, "BOSS's download quota is used up"),
     (BossTimeout, 504, "BOSS did not answer in time"),
     (BossUnavailable, 502, "BOSS is unreachable"),
 ]
@@ -38,7 +41,8 @@ def boss_error_response(request, exc):
         return JsonResponse({"error": title, "detail": exc.message, "status": status}, status=status)
     login_url = settings.LOGIN_URL + "?" + urlencode({"next": request.get_full_path()})
     context = {"title": title, "detail": exc.message, "status": status, "login_url": login_url,
-               "forbidden": status == 403, "retry": status in (502, 504)}
+               "forbidden": status == 403, "retry": status in (502, 504),
+               "throttled": status == 429, "anonymous": not request.user.is_authenticated}
     return render(request, "portal/boss_error.html", context, status=status)
 
 

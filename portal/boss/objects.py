@@ -1,8 +1,13 @@
 """BOSS object services on annotation channels, as a portal user: the ids in a box, an object's bounding box.
 
-BOSS's ids endpoint wants an explicit read_volumetric_data grant, with no public bypass (boss-api.md
-2.4): on public data a user who may cut out the voxels is refused their ids. Then `ids_in_box` reads the
-box's voxels instead (cuboid-aligned requests, np.unique each), up to FALLBACK_MAX_VOXELS.
+Object ids come from BOSS's object index, not the voxels. The index can't be had in two cases, and then
+`ids_in_box` reads the box's voxels instead (cuboid-aligned requests, np.unique each), up to a bound:
+- the ids endpoint wants an explicit read_volumetric_data grant, with no public bypass (boss-api.md 2.4):
+  on public data a user who may cut out the voxels is refused their ids (403);
+- where indexing is off or not built, the real BOSS answers {"ids": []} although the voxels hold ids
+  (real-boss.md 8): an empty answer is checked against the voxels.
+Anonymous visitors share one public quota at BOSS (every anonymous read counts against it), so their
+voxel reads stay within a much smaller bound than a logged-in user's.
 
 Reference: /work/shared/boss-api.md section 8 (https://docs.theboss.io/docs/).
 """
@@ -16,19 +21,28 @@ from bossdb.resources import BoundingBox  # noqa: F401 (re-exported)
 from portal.boss.session import session_for
 
 KINDS = bossdb.api.BOUNDING_BOX_KINDS
-FALLBACK_MAX_VOXELS = 2**26  # 512 MB of uint64 read to list the ids of a public box
+FALLBACK_MAX_VOXELS = 2**26  # 512 MB of uint64 read to list the ids of a box, for a logged-in user
+ANONYMOUS_MAX_VOXELS = 2**22  # 32 MB for an anonymous visitor (the shared public quota)
+INDEX, VOXELS = "index", "voxels"
 FALLBACK_STEP = (1024, 512, 16)  # x, y, z per request: 64 MB of uint64, on BOSS's cuboid grid
 
 
 def ids_in_box(user, collection, experiment, channel, resolution, x, y, z):
-    """Sorted object ids (ints, without 0) present in the half-open box at `resolution`."""
+    """(sorted object ids without 0, source): the ids present in the half-open box at `resolution`, and
+    where they were read: INDEX (BOSS's object index) or VOXELS (the box's voxels, when the index was
+    refused or empty and the box is small enough to read)."""
     session = session_for(user)
+    anonymous = user is None or not user.is_authenticated
+    small = prod(hi - lo for lo, hi in (x, y, z)) <= (ANONYMOUS_MAX_VOXELS if anonymous else FALLBACK_MAX_VOXELS)
     try:
-        return bossdb.ids_in_box(session, collection, experiment, channel, resolution, x, y, z)
+        ids = bossdb.ids_in_box(session, collection, experiment, channel, resolution, x, y, z)
     except BossForbidden as exc:
-        if exc.boss_status == 401 or prod(hi - lo for lo, hi in (x, y, z)) > FALLBACK_MAX_VOXELS:
+        if exc.boss_status == 401 or not small:
             raise
-        return _ids_from_voxels(session, collection, experiment, channel, resolution, x, y, z)
+        return _ids_from_voxels(session, collection, experiment, channel, resolution, x, y, z), VOXELS
+    if ids or not small:
+        return ids, INDEX
+    return _ids_from_voxels(session, collection, experiment, channel, resolution, x, y, z), VOXELS
 
 
 def _steps(lo, hi, step):

@@ -31,15 +31,18 @@ def form_fields(**extra):
 
 def test_the_ids_in_a_box_are_those_in_the_voxels(alice):
     x, y, z = (0, 1024), (0, 1024), (0, 64)
-    found = objects.ids_in_box(alice, "alice_lab", "private_exp", "seg", 0, x, y, z)
+    found, source = objects.ids_in_box(alice, "alice_lab", "private_exp", "seg", 0, x, y, z)
     assert found == seg_ids(0, x, y, z, key="alice_lab/private_exp/seg") and len(found) > 3
+    assert source == objects.INDEX
 
 
 def test_on_public_data_without_a_grant_the_ids_come_from_the_voxels(alice):
     # BOSS's ids endpoint has no public bypass: alice may read demo's voxels but not ask for its ids.
-    found = objects.ids_in_box(alice, "demo", "cortex", "seg", 0, BOX["x"], BOX["y"], BOX["z"])
-    assert found == seg_ids(0, BOX["x"], BOX["y"], BOX["z"]) and found
-    assert any(i > 2**32 for i in seg_ids(0, (0, 2048), (0, 2048), (100, 228)))
+    found, source = objects.ids_in_box(alice, "demo", "cortex", "seg", 0, BOX["x"], BOX["y"], BOX["z"])
+    assert found == seg_ids(0, BOX["x"], BOX["y"], BOX["z"]) and found and source == objects.VOXELS
+    # The channel holds ids above 2**32: level 3 is level 0 taken every 8th voxel in x and y (test_procedural),
+    # so its ids are level-0 ids, from 1/64 of the voxels (the whole level-0 frame would be a 4 GiB array).
+    assert any(i > 2**32 for i in seg_ids(3, (0, 2048 // 8), (0, 2048 // 8), (100, 228)))
 
 
 def test_a_tight_bounding_box_is_the_object_s_extent_at_that_level(alice):
@@ -109,7 +112,7 @@ def test_a_tiff_zip_with_an_annotation_channel_lists_its_objects_in_objects_csv(
                                           "format": "tiff-zip"}))
     deadline = time.monotonic() + 120
     while job.state not in ("done", "failed") and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
         job.refresh_from_db()
     assert job.state == "done", job.error
     with zipfile.ZipFile(job.result_path) as zf:

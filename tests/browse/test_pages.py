@@ -134,7 +134,7 @@ def test_json_on_the_page_and_the_api_agree(boss, client_):
     cortex = next(e for e in experiments["experiments"] if e["name"] == "cortex")
     assert cortex["coord_frame_detail"]["voxel_unit"] == "nanometers"
     collections = client_.get("/api/collections/").json()
-    assert [c["name"] for c in collections["collections"]] == ["demo"]
+    assert [c["name"] for c in collections["collections"]] == ["demo", "realboss"]
 
 
 def test_a_private_collection_is_forbidden_with_a_login_link(boss, client_):
