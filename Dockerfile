@@ -6,19 +6,28 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
     PORTAL_VAR_DIR=/var/lib/portal \
     CUTOUT_RESULTS_DIR=/var/lib/portal/results \
     STATIC_ROOT=/app/staticfiles
 
 WORKDIR /app
+# The runtime lock (what the web process and the worker import; `make lock` writes it): the versions the tests
+# ran, hash-checked; no devboss, no test tools. WITH_S3=1 (`docker compose build --build-arg WITH_S3=1`) adds
+# the S3 backend for CUTOUT_STORAGE=s3 (requirements/s3.txt). A layer of its own: rebuilt when a lock changes.
+ARG WITH_S3=0
+COPY requirements/runtime.txt requirements/s3.txt ./requirements/
+RUN lock=requirements/runtime.txt; if [ "$WITH_S3" = 1 ]; then lock=requirements/s3.txt; fi; \
+    pip install --require-hashes --no-deps -r "$lock"
 COPY pyproject.toml README.md ./
 COPY portal ./portal
 COPY cutouts ./cutouts
-COPY devboss ./devboss
+COPY bossdb ./bossdb
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
-RUN pip install -e . \
+# The project itself, without dependencies: the lock has them all.
+RUN pip install -e . --no-deps \
     && useradd --system --uid 1000 --home-dir /app portal \
     && mkdir -p /var/lib/portal/results \
     && chown -R portal /var/lib/portal

