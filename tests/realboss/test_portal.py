@@ -1,0 +1,125 @@
+"""The portal and boss-cutout against what the real BOSS does (devboss behaves like it by default): each
+behaviour of ../shared/real-boss.md as a user meets it, on the `realboss` demo collection."""
+import time
+
+import numpy as np
+import pytest
+import tifffile
+
+from cutouts import service
+from cutouts.validation import CutoutInvalid, validate
+from tests.cli.common import run_in_process as run_cli
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+def wait_for(job, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.state in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job stayed {job.state}: {job.error}")
+
+
+def boss_voxels(devboss, experiment, channel, level, x, y, z, t=None):
+    """What BOSS itself serves for the box (intern, as any script would read it)."""
+    rmt = devboss.remote()
+    resource = rmt.get_channel(channel, "realboss", experiment)
+    return rmt.get_cutout(resource, level, list(x), list(y), list(z), time_range=list(t) if t else None,
+                          parallel=False)
+
+
+def job_voxels(alice, **request):
+    job = wait_for(service.submit(validate(alice, {"collection": "realboss", **request})))
+    assert job.state == "done", job.error
+    with tifffile.TiffFile(job.result_path) as tif:
+        return tif.asarray()
+
+
+def errors(alice, **request):
+    with pytest.raises(CutoutInvalid) as caught:
+        validate(alice, {"collection": "realboss", **request})
+    return caught.value.errors
+
+
+def test_a_frame_that_does_not_start_at_0_offers_only_what_boss_serves(alice, client, devboss):
+    client.force_login(alice)
+    page = client.get("/c/realboss/offset/cutout/").content.decode()
+    assert '<option value="2"  disabled' in page and '<option value="1" >' in page
+    assert "Level 2 can't be cut out: BOSS checks every range against the level-0 frame" in page
+    # Level 1's data is x 500:1524, of which BOSS serves only what lies within the level-0 frame: 1000:1524.
+    assert errors(alice, experiment="offset", channels=["em"], resolution=1, x=[500, 600], y=[700, 800],
+                  z=[0, 16])["x"] == "must lie within 1000:1524 at level 1 (got 500:600)"
+    assert "BOSS can't serve level 2" in errors(alice, experiment="offset", channels=["em"], resolution=2,
+                                                 x=[300, 400], y=[200, 300], z=[0, 16])["resolution"]
+    box = dict(x=(1000, 1300), y=(700, 900), z=(0, 20))
+    assert np.array_equal(job_voxels(alice, experiment="offset", channels=["em"], resolution=1,
+                                     **{a: list(v) for a, v in box.items()}),
+                          boss_voxels(devboss, "offset", "em", 1, *box.values()))
+
+
+def test_an_experiment_without_a_time_unit_browses_and_cuts_out(alice, client, devboss, tmp_path):
+    client.force_login(alice)
+    for url in ("/c/realboss/", "/c/realboss/notime/", "/c/realboss/notime/cutout/",
+                "/api/collections/realboss/experiments/notime/"):
+        assert client.get(url).status_code == 200, url
+    code, _, err = run_cli(devboss, "bossdb://realboss/notime/em", "-x", "0:64", "-y", "0:64", "-z", "0:2",
+                           "--out", tmp_path / "out")
+    assert code == 0, err
+
+
+def test_a_channel_not_downsampled_offers_its_base_level_only(alice, client, devboss, tmp_path):
+    client.force_login(alice)
+    page = client.get("/c/realboss/pending/").content.decode()
+    assert "NOT_DOWNSAMPLED" in page and "only the base level holds data" in page
+    for channel in ("em", "seg"):
+        message = errors(alice, experiment="pending", channels=[channel], resolution=1, x=[0, 64], y=[0, 64],
+                         z=[0, 16])["resolution"]
+        assert "not downsampled" in message, message
+        code, _, err = run_cli(devboss, f"bossdb://realboss/pending/{channel}", "--res", "1", "-x", "0:64",
+                               "-y", "0:64", "-z", "0:16", "--out", tmp_path / channel)
+        assert code == 2 and "not downsampled" in err, err
+    assert np.array_equal(job_voxels(alice, experiment="pending", channels=["seg"], resolution=0, x=[0, 600],
+                                     y=[0, 300], z=[0, 20]),
+                          boss_voxels(devboss, "pending", "seg", 0, (0, 600), (0, 300), (0, 20)))
+
+
+def test_a_channel_with_base_resolution_1_has_levels_1_to_4(alice, devboss, tmp_path):
+    assert errors(alice, experiment="based", channels=["em"], resolution=0, x=[0, 64], y=[0, 64],
+                  z=[0, 16])["resolution"] == "must be a level from 1 to 4"
+    code, _, err = run_cli(devboss, "bossdb://realboss/based/em", "--res", "0", "-x", "0:64", "-y", "0:64",
+                           "-z", "0:16", "--out", tmp_path / "out")
+    assert code == 2 and "has resolutions 1..4" in err, err
+    assert np.array_equal(job_voxels(alice, experiment="based", channels=["em"], resolution=1, x=[0, 600],
+                                     y=[0, 300], z=[0, 20]),
+                          boss_voxels(devboss, "based", "em", 1, (0, 600), (0, 300), (0, 20)))
+
+
+def test_a_frame_with_x_and_y_voxels_apart_serves_level_0(alice, client, devboss):
+    client.force_login(alice)
+    assert "BOSS serves (x, y, z)" in client.get("/c/realboss/aniso/").content.decode()
+    assert "voxel sizes differ" in errors(alice, experiment="aniso", channels=["em"], resolution=1, x=[0, 64],
+                                          y=[0, 64], z=[0, 16])["resolution"]
+    assert np.array_equal(job_voxels(alice, experiment="aniso", channels=["em"], resolution=0, x=[0, 700],
+                                     y=[0, 300], z=[0, 20]),
+                          boss_voxels(devboss, "aniso", "em", 0, (0, 700), (0, 300), (0, 20)))
+
+
+def test_an_empty_object_index_falls_back_to_the_voxels(alice, client, devboss):
+    client.force_login(alice)
+    answer = client.get("/c/realboss/noindex/objects/?annotation=seg&resolution=0&channels=em&x0=0&x1=512"
+                        "&y0=0&y1=512&z0=0&z1=16&output=json").json()
+    voxels = boss_voxels(devboss, "noindex", "seg", 0, (0, 512), (0, 512), (0, 16))
+    assert answer["source"] == "voxels" and answer["ids"] == [str(i) for i in np.unique(voxels[voxels != 0])][:1000]
+    assert answer["count"] > 0
+
+
+def test_a_time_range_on_a_cloudvolume_channel_is_refused(alice, devboss, tmp_path):
+    message = errors(alice, experiment="cloudvol", channels=["em"], resolution=0, x=[0, 64], y=[0, 64],
+                     z=[0, 16], t=[1, 3])["t"]
+    assert "CloudVolume" in message
+    code, _, err = run_cli(devboss, "bossdb://realboss/cloudvol/em", "-x", "0:64", "-y", "0:64", "-z", "0:16",
+                           "-t", "1:3", "--out", tmp_path / "out")
+    assert code == 2 and "CloudVolume" in err, err
