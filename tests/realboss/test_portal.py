@@ -123,3 +123,49 @@ def test_a_time_range_on_a_cloudvolume_channel_is_refused(alice, devboss, tmp_pa
     code, _, err = run_cli(devboss, "bossdb://realboss/cloudvol/em", "-x", "0:64", "-y", "0:64", "-z", "0:16",
                            "-t", "1:3", "--out", tmp_path / "out")
     assert code == 2 and "CloudVolume" in err, err
+
+
+@pytest.fixture
+def quota(devboss):
+    """Set BOSS's byte quota of a user (devboss's run-time throttle, with BOSS's own JSON), reset afterwards."""
+    import requests
+
+    from tests.cli.common import admin
+
+    def set_limit(metric, limit):
+        requests.post(f"{devboss.url}/devboss/throttle", headers=admin(devboss), timeout=10, json={
+            "thresholds": [{"metric": metric, "mtype": "egress", "limit": limit}], "reset_usage": True,
+        }).raise_for_status()
+
+    changed = []
+    yield lambda metric, limit: (changed.append(metric), set_limit(metric, limit))
+    for metric in changed:
+        set_limit(metric, -1)
+
+
+def test_a_throttled_job_stops_at_once_with_boss_s_message(alice, devboss, quota, tmp_path):
+    from cutouts.models import CutoutJob
+    from tests.cli.common import cutouts_served, reset_stats
+
+    quota("user:alice", 1)  # the first request crosses the quota and is served; the next are refused
+    reset_stats(devboss)
+    job = wait_for(service.submit(validate(alice, {"collection": "demo", "experiment": "cortex", "channels": ["em"],
+                                                   "resolution": 0, "x": [0, 2048], "y": [0, 1024],
+                                                   "z": [100, 132]})))
+    assert job.state == CutoutJob.FAILED and "User is throttled. Expected available tomorrow." in job.error
+    assert "meters downloads per user" in job.error and job.blocks_done < job.blocks_total
+    # No retries: a job's 3 fetch threads ask once each for the blocks in hand, then stop.
+    assert cutouts_served(devboss, "demo/cortex/em") <= 3 + 3
+    quota("user:public-access", 1)
+    first = run_cli(devboss, "bossdb://demo/cortex/em", "-x", "0:1024", "-y", "0:1024", "-z", "100:132",
+                    "--out", tmp_path / "a", "--workers", "1")
+    second = run_cli(devboss, "bossdb://demo/cortex/em", "-x", "0:1024", "-y", "0:1024", "-z", "100:132",
+                     "--out", tmp_path / "b", "--workers", "1")
+    assert 7 in (first[0], second[0]) and "throttled" in (first[2] + second[2]), (first, second)
+
+
+def test_anonymous_visitors_are_told_the_shared_public_quota_is_used_up(client, devboss, quota, boss_settings):
+    quota("user:public-access", 1)
+    client.get("/c/demo/cortex/preview.png?channels=em&resolution=0&x0=0&x1=64&y0=0&y1=64&z0=100&z1=101")
+    page = client.get("/c/demo/cortex/preview.png?channels=fluo&resolution=0&x0=0&x1=64&y0=0&y1=64&z0=100&z1=101")
+    assert page.status_code == 429

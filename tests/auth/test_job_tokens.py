@@ -1,0 +1,53 @@
+"""A job outlives its owner's access token: it renews the token before it expires, and once after the real
+BOSS's answer to an expired token on a binary cutout (a 500, not a 401). devboss answers like the real BOSS."""
+import time
+
+import numpy as np
+import pytest
+import requests
+import tifffile
+
+from devboss.api import procedural
+from tests.auth.conftest import ACCESS_TOKEN_SECONDS
+from tests.jobs import login_token
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def admin(devboss):
+    return {"Authorization": f"Token {devboss.token('admin')}"}
+
+
+def test_a_job_outlives_three_token_lifetimes(portal, oidc_devboss, redis_server, django_user_model, tmp_path):
+    from cutouts import engine
+    from cutouts.validation import validate
+
+    portal.CELERY_BROKER_URL = redis_server
+    portal.CUTOUT_RESULTS_DIR = tmp_path
+    portal.CUTOUT_BLOCK_BYTES = 256 * 1024
+    portal.CUTOUT_FETCH_CONCURRENCY = 1
+    portal.OIDC_REFRESH_MARGIN_SECONDS = 0.5
+    # The token comes from a password grant of devboss's public client `endpoint` (a browser login would give
+    # the portal's own client's): the portal renews it as that client.
+    portal.OIDC_CLIENT_ID, portal.OIDC_CLIENT_SECRET = "endpoint", ""
+    alice = django_user_model.objects.create_user("alice", email="alice@example.org")
+    first = login_token(alice, oidc_devboss, "alice").token
+    box = {"x": [0, 1024], "y": [0, 1024], "z": [100, 228]}  # 32 blocks of one cuboid each
+    job = validate(alice, {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0, **box})
+    job.save()
+    assert job.start("in-process")
+    faults = {"delay_rate": 1.0, "delay_seconds": 0.3}  # 32 blocks, one at a time: about 10 s
+    requests.post(f"{oidc_devboss.url}/devboss/faults", json=faults, headers=admin(oidc_devboss),
+                  timeout=10).raise_for_status()
+    started = time.monotonic()
+    try:
+        engine.run(job)
+    finally:
+        requests.delete(f"{oidc_devboss.url}/devboss/faults", headers=admin(oidc_devboss), timeout=10)
+    took = time.monotonic() - started
+    job.refresh_from_db()
+    assert job.state == "done", job.error
+    assert took > 3 * ACCESS_TOKEN_SECONDS, took
+    assert alice.socialaccount_set.get().socialtoken_set.get().token != first  # renewed on the way
+    expected = procedural.cutout("demo/cortex/em", "uint8", "image", 0, *box.values(), (0, 1))[0]
+    np.testing.assert_array_equal(tifffile.imread(job.result_path), expected)
