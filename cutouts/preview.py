@@ -49,8 +49,11 @@ def _stretch(section):
     return (np.clip((values - lo) / (hi - lo), 0, 1) * 255).astype(np.uint8)
 
 
-def render_preview(session, detail, collection, channel, resolution, box):
-    """PNG bytes: the whole section at the preview level, with `box` (voxels at `resolution`) drawn."""
+def render_preview(session, detail, collection, channel, resolution, box, project=True):
+    """PNG bytes: the whole section at the preview level, with `box` (voxels at `resolution`) drawn.
+
+    project=False reads one slice even of a thin box: anonymous visitors share BOSS's public quota, so their
+    previews stay at one section of at most PREVIEW_PIXELS (else the coarsest level) per request."""
     by_name = {c.name: c for c in detail.channels}
     if channel not in by_name or not detail.levels:
         raise PreviewInvalid("unknown channel, or no resolution levels")
@@ -64,7 +67,7 @@ def render_preview(session, detail, collection, channel, resolution, box):
         raise PreviewInvalid("the section is too large for a preview")
     small = scale_box(box, detail.levels, resolution, level.resolution)
     z0, z1 = small["z"]
-    if z1 - z0 > PROJECT_SLICES:
+    if z1 - z0 > PROJECT_SLICES or not project:
         z0 = (z0 + z1) // 2
         z1 = z0 + 1
     x, y = level.bounds[0], level.bounds[1]
@@ -118,7 +121,8 @@ def preview(request, collection, experiment):
     if png is None:
         try:
             detail = client.get_experiment_detail(request.user, collection, experiment)
-            png = render_preview(session_for(request.user), detail, collection, channel, resolution, box)
+            png = render_preview(session_for(request.user), detail, collection, channel, resolution, box,
+                                 project=request.user.is_authenticated)
         except PreviewInvalid as exc:
             return error_png(str(exc), 400)
         except LoginRequired:
