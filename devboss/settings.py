@@ -84,6 +84,14 @@ DEVBOSS_VOLUME_DIR = Path(os.environ.get("DEVBOSS_VOLUME_DIR", VAR_DIR / "volume
 # BOSS's cap on one cutout request, uncompressed (section 5.5 of boss-api.md).
 DEVBOSS_CUTOUT_MAX_BYTES = env_int("DEVBOSS_CUTOUT_MAX_BYTES", 520 * 1048576)
 
+# Cutout POST bodies: nginx in front of BOSS allows 550 MB (client_max_body_size).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 550 * 1024 * 1024
+
+# Behaviours of the real BOSS that devboss reproduces by default (devboss.api.realboss) and the byte quotas
+# (devboss.api.throttle) read the environment at run time: DEVBOSS_FORGIVE="1,6" (or "all") switches
+# behaviours off, DEVBOSS_THROTTLE_BYTES (64 GiB per user and day, -1 = unlimited) and friends set quotas;
+# staff change both at run time: POST /devboss/forgive, POST /devboss/throttle.
+
 # Fault injection for reliability tests: a share of cutout requests answered 500, delayed, or cut short.
 # Also switchable at run time through POST /devboss/faults (staff token only).
 DEVBOSS_FAULTS = {

@@ -2,10 +2,12 @@
 
 Every pattern takes an optional trailing slash and nothing redirects; `/v1/collection//` is the
 collection list (what intern sends). Range segments are matched loosely so that the views answer a
-malformed range with BOSS's JSON error rather than an unrouted 404.
+malformed range with BOSS's JSON error when behaviour 10 is forgiven; by default the views answer segments
+BOSS's own patterns would not route with its HTML 404 (devboss.api.realboss.routes).
 """
 from django.urls import include, re_path
 
+from devboss.api import views_cutout as cut
 from devboss.api import views_resources as res
 from devboss.api import views_volume as vol
 
@@ -25,13 +27,16 @@ urlpatterns = [
     re_path(V + rf"collection/{c}/experiment/{e}/channel/?$", res.channel_list),
     re_path(V + rf"collection/{c}/experiment/{e}/channel/{ch}/?$", res.channel_detail),
     re_path(V + rf"meta/{c}(?:/{e}(?:/{ch})?)?/?$", res.metadata),
-    re_path(V + rf"cutout/{c}/{e}/{ch}/{RANGES}/?$", vol.cutout),
+    re_path(V + rf"cutout/to_black/{c}/{e}/{ch}/{RANGES}/?$", cut.to_black),
+    re_path(V + rf"cutout/{c}/{e}/{ch}/{RANGES}/?$", cut.cutout),
     re_path(V + rf"downsample/{c}/{e}/{ch}/?$", vol.downsample),
     re_path(V + rf"ids/{c}/{e}/{ch}/{RANGES}/?$", vol.ids),
     re_path(V + rf"boundingbox/{c}/{e}/{ch}/(?P<r>[^/]+)/(?P<obj_id>[^/]+)/?$", vol.boundingbox),
     re_path(V + rf"reserve/{c}/{e}/{ch}/(?P<n>[^/]+)/?$", vol.reserve),
     re_path(r"^devboss/faults/?$", vol.faults),
     re_path(r"^devboss/stats/?$", vol.stats),
+    re_path(r"^devboss/forgive/?$", vol.forgive),
+    re_path(r"^devboss/throttle/?$", vol.throttling),
     re_path(r"^v0\.\d+/", res.unsupported_version),
 ]
 

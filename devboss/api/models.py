@@ -70,7 +70,8 @@ class Experiment(Resource):
     hierarchy_method = models.CharField(max_length=16, choices=_choices(HIERARCHY_METHODS), default="anisotropic")
     num_time_samples = models.IntegerField(default=1)
     time_step = models.IntegerField(null=True, blank=True, default=0)
-    time_step_unit = models.CharField(max_length=16, blank=True, default="seconds")
+    # Nullable as in BOSS: experiments created without them answer null (real-boss behaviour 3).
+    time_step_unit = models.CharField(max_length=16, blank=True, null=True, default="seconds")
     public = models.BooleanField(default=False)
 
     class Meta:
@@ -92,10 +93,17 @@ class Channel(Resource):
     storage_type = models.CharField(max_length=16, default="spdb")
     bucket = models.CharField(max_length=255, null=True, blank=True)
     cv_path = models.CharField(max_length=255, null=True, blank=True)
-    # Where the voxels come from: a procedural pattern (devboss.api.procedural), or a volume stored on
-    # disk by the load_volume command (a folder of .npy files, one per resolution level).
+    # Where the voxels come from: a procedural pattern (devboss.api.procedural), a volume stored on disk by
+    # the load_volume command (a folder of .npy files, one per resolution level), or nothing ("empty": a
+    # channel created over REST holds no voxels until written, as on BOSS). Cutout writes lie on top of any.
     source = models.CharField(max_length=255, blank=True, default="procedural")
     volume_path = models.CharField(max_length=1024, blank=True, default="")
+    # Whether the levels above base_resolution hold data. False: the pyramid was never built (a channel
+    # ingested but not yet downsampled), so those levels read back as zeros (image) or fail (annotation).
+    levels_built = models.BooleanField(default=True)
+    # Whether object ids and bounding boxes come from an id index (BOSS's DynamoDB index). False: ids lists
+    # only what partial cuboids show, bounding boxes are 404 (real-boss behaviour 8).
+    object_index = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["experiment", "name"], name="channel_name_unique")]

@@ -1,9 +1,11 @@
 """Resources as BOSS returns them (boss-api.md sections 3.3 and 4).
 
-intern reads most keys with `dict[...]`, so every key is always present; `description` and
-`time_step_unit` are never null and `time_step` is always an int.
+intern reads most keys with `dict[...]`, so every key is always present and `description` is never null.
+`time_step` and `time_step_unit` are null where they were never set, as on BOSS (real-boss behaviour 3; with
+it forgiven they come back as 0 and "seconds").
 """
 from . import access
+from .realboss import forgiven
 
 
 def _children(user, parent, related):
@@ -52,10 +54,15 @@ def experiment(obj, user=None):
         "num_hierarchy_levels": obj.num_hierarchy_levels,
         "hierarchy_method": obj.hierarchy_method,
         "num_time_samples": obj.num_time_samples,
-        "time_step": int(obj.time_step or 0),
-        "time_step_unit": obj.time_step_unit or "seconds",
+        **_time_step(obj),
         "creator": obj.creator.username,
     }
+
+
+def _time_step(obj):
+    if forgiven(3):
+        return {"time_step": int(obj.time_step or 0), "time_step_unit": obj.time_step_unit or "seconds"}
+    return {"time_step": obj.time_step, "time_step_unit": obj.time_step_unit}
 
 
 def channel(obj):

@@ -14,7 +14,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from . import access, errors, serialize
+from . import access, errors, realboss, serialize
 from .auth import authenticate
 from .errors import BossError
 from .models import (
@@ -49,6 +49,9 @@ def boss_view(*methods):
         @wraps(view)
         def wrapper(request, **kwargs):
             try:
+                refused = realboss.check_json_accept(request)  # DRF negotiates before anything else
+                if refused is not None:
+                    return refused
                 if request.method not in methods:
                     raise BossError(errors.BAD_REQUEST, f"Method {request.method} is not allowed here.", 405)
                 user = authenticate(request)
@@ -195,6 +198,9 @@ def unsupported_version(request, **kwargs):
 
 @csrf_exempt
 def not_found(request, **kwargs):
+    """An unrouted URL: Django's HTML 404 page as on BOSS (real-boss behaviour 10), else JSON."""
+    if realboss.strict(10):
+        return realboss.not_found()
     return errors.error_response(errors.INVALID_URL, f"Invalid URL: {request.path}", 404)
 
 
@@ -323,15 +329,15 @@ def _experiment_fields(body, defaults):
         "num_time_samples": _int(body, "num_time_samples", defaults["num_time_samples"], minimum=1),
         "time_step": _int(body, "time_step", defaults["time_step"], minimum=0) if body.get("time_step") is not None
         else defaults["time_step"],
-        "time_step_unit": time_step_unit or "seconds",
+        "time_step_unit": time_step_unit,  # None when never given, as on BOSS (real-boss behaviour 3)
         "public": _bool(body, "public", defaults["public"]),
         "description": _text(body, "description", defaults["description"]),
     }
 
 
 EXPERIMENT_DEFAULTS = {
-    "num_hierarchy_levels": 1, "hierarchy_method": "anisotropic", "num_time_samples": 1, "time_step": 0,
-    "time_step_unit": "seconds", "public": False, "description": "",
+    "num_hierarchy_levels": 1, "hierarchy_method": "anisotropic", "num_time_samples": 1, "time_step": None,
+    "time_step_unit": None, "public": False, "description": "",
 }
 
 
@@ -448,6 +454,9 @@ def _channel_create(request, user, c, e, ch):
         sources=sources, related=related,
         downsample_status=_choice(body, "downsample_status", DOWNSAMPLE_STATUSES, "NOT_DOWNSAMPLED"),
         public=_bool(body, "public"),
+        # A new BOSS channel holds no voxels until written, no pyramid, and (the id index being disabled on
+        # BOSS for new data) no index.
+        source="empty", levels_built=False, object_index=False,
         **_storage(body, user),
     )
     return JsonResponse(serialize.channel(channel), status=201)

@@ -1,8 +1,10 @@
-"""Volume endpoints: cutout, downsample, ids, boundingbox, reserve (boss-api.md sections 5, 6, 8),
-plus devboss's own /devboss/faults and /devboss/stats.
+"""Volume endpoints: downsample, ids, boundingbox, reserve (boss-api.md sections 6, 8), the request
+validation they share with the cutout service (devboss.api.views_cutout), and devboss's own routes:
+/devboss/faults, /devboss/stats, /devboss/forgive, /devboss/throttle.
 
-Every failure is BOSS's JSON error ({"status", "code", "message"}), never an HTML page or a bare 500:
-ranges are matched loosely by the URL patterns and validated here.
+Failures are BOSS's JSON error ({"status", "code", "message"}), except where the real BOSS answers otherwise
+(devboss.api.realboss: HTML 404 for segments its URL patterns would not route, HTML 500 for its unhandled
+exceptions, DRF's {"detail": ...} for 406). Ranges are matched loosely by the URL patterns and validated here.
 """
 import io
 import json
@@ -17,13 +19,16 @@ import blosc
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import access, errors, procedural, volumes
+from . import access, errors, procedural, reader, realboss, throttle, volumes, writes
 from . import faults as injection
 from .auth import authenticate
 from .models import Grant, ReservedIds
+from .reader import key as _key
+from .reader import level_bounds
+from .realboss import forgiven, strict
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +68,17 @@ def _only_get(request):
 
 
 def _resolution(channel, text):
+    """BOSS's validate_resolution: base_resolution <= r < base_resolution + levels (behaviour 5; forgiven, any
+    level from 0 up to the top one)."""
     experiment = channel.experiment
     base, levels = channel.base_resolution, experiment.num_hierarchy_levels
     if not re.fullmatch(r"\d", text or ""):
         raise errors.BossError(errors.TYPE_ERROR, f"Invalid resolution {text!r}: expected a single digit.")
     r = int(text)
-    if not base <= r < base + levels:
+    low = base if strict(5) else 0
+    if not low <= r < base + levels:
         raise errors.BossError(
-            errors.TYPE_ERROR, f"Invalid resolution {r}: this channel has resolutions {base} to {base + levels - 1}."
+            errors.TYPE_ERROR, f"Invalid resolution {r}: this channel has resolutions {low} to {base + levels - 1}."
         )
     return r
 
@@ -85,21 +93,22 @@ def _parse_range(text, axis, code=errors.INVALID_CUTOUT_ARGS):
     return start, stop
 
 
-def level_bounds(frame, r, hierarchy):
-    """Allowed [start, stop) per axis at level r: starts floored, stops rounded up (x, y always; z if isotropic)."""
-    s = 2**r
-    sz = s if hierarchy == "isotropic" else 1
-    return {
-        "x": (frame.x_start // s, -(-frame.x_stop // s)),
-        "y": (frame.y_start // s, -(-frame.y_stop // s)),
-        "z": (frame.z_start // sz, -(-frame.z_stop // sz)),
-    }
+def allowed_bounds(channel, r):
+    """The [start, stop) a request at level r may ask for: BOSS's set_cutoutargs compares with the level-0
+    frame at every resolution (behaviour 2; forgiven, with the level's own bounds)."""
+    experiment = channel.experiment
+    frame = experiment.coord_frame
+    if strict(2):
+        return {"x": (frame.x_start, frame.x_stop), "y": (frame.y_start, frame.y_stop),
+                "z": (frame.z_start, frame.z_stop)}
+    return level_bounds(frame, r, experiment.hierarchy_method)
 
 
 def _box(channel, r_text, x, y, z, t):
     experiment = channel.experiment
     r = _resolution(channel, r_text)
-    bounds = level_bounds(experiment.coord_frame, r, experiment.hierarchy_method)
+    bounds = allowed_bounds(channel, r)
+    where = "in the level-0 frame, at every resolution" if strict(2) else f"at resolution {r}"
     ranges = {}
     for axis, text in (("x", x), ("y", y), ("z", z)):
         start, stop = _parse_range(text, axis)
@@ -107,8 +116,8 @@ def _box(channel, r_text, x, y, z, t):
         if start < lo or stop > hi:
             raise errors.BossError(
                 errors.INVALID_CUTOUT_ARGS,
-                f"Incorrect cutout arguments: {axis} range {start}:{stop} is outside the frame; "
-                f"at resolution {r} {axis} must be within {lo}:{hi}.",
+                f"Incorrect cutout arguments {r}/{x}/{y}/{z}: {axis} range {start}:{stop} is outside the frame; "
+                f"{where} {axis} must be within {lo}:{hi}.",
             )
         ranges[axis] = (start, stop)
     if t is None:
@@ -134,22 +143,14 @@ def _check_size(channel, box):
         )
 
 
-def _key(channel):
-    experiment = channel.experiment
-    return f"{experiment.collection.name}/{experiment.name}/{channel.name}"
-
-
 def voxels(channel, box):
-    """The (T, Z, Y, X) voxels of a validated box, procedural or stored."""
-    experiment = channel.experiment
-    if channel.source == "stored" and channel.volume_path:
-        out = np.zeros(box.shape, dtype=channel.datatype)
-        if box.t[0] <= 0 < box.t[1]:  # stored volumes hold one time sample
-            out[0 - box.t[0]] = volumes.read(channel.volume_path, box.r, box.x, box.y, box.z, channel.datatype)
-        return out
-    return procedural.cutout(
-        _key(channel), channel.datatype, channel.type, box.r, box.x, box.y, box.z, box.t, experiment.hierarchy_method
-    )
+    """The (T, Z, Y, X) voxels of a validated box, as BOSS would return them (devboss.api.reader)."""
+    return reader.read(channel, box.r, box.x, box.y, box.z, box.t)
+
+
+def cost(channel, box):
+    """BOSS's throttle cost of a request: x * y * z * t * bits / 8 bytes."""
+    return math.prod(box.shape) * np.dtype(channel.datatype).itemsize
 
 
 def _filter_ids(channel, request):
@@ -180,8 +181,11 @@ def _member(arr, ids):
 
 
 def _media_type(request):
-    """The renderer for the Accept header (q-values honoured), or 406 JSON."""
+    """The cutout renderer for the Accept header (q-values honoured). None fits: 406 JSON, or, as on BOSS
+    (behaviour 1), DRF's NotAcceptable rendered by the first renderer (blosc): a 500 page; `text/html` is
+    DRF's browsable API there."""
     header = request.META.get("HTTP_ACCEPT", "").strip()
+    real = strict(1)
     if not header:
         return MEDIA[0]
     offers = []
@@ -197,15 +201,17 @@ def _media_type(request):
         if q > 0:
             offers.append((-q, i, media.lower()))
     for _, _, media in sorted(offers):
-        if media in MEDIA:
+        if media in MEDIA or (real and media == "text/html"):
             return media
         if media in WILDCARDS:
             return WILDCARDS[media]
+    if real:
+        raise realboss.DrfError(406, "Could not satisfy the request Accept header.")
     raise errors.BossError(errors.BAD_REQUEST, "Could not satisfy the request Accept header.", 406)
 
 
 def _check_renderable(channel, box, media):
-    if media == "application/json" and math.prod(box.shape) > JSON_LIMIT:
+    if media == "application/json" and math.prod(box.shape) > JSON_LIMIT and forgiven(10):
         raise errors.BossError(
             errors.REQUEST_TOO_LARGE, f"JSON cutouts are limited to {JSON_LIMIT} voxels: use application/blosc."
         )
@@ -265,13 +271,18 @@ def _json_body(request):
 
 
 def _guard(view):
-    """BossError -> JSON; anything unexpected -> 500 JSON (never Django's HTML page)."""
+    """BossError -> JSON; DRF's own errors -> {"detail": ...}; BOSS's unhandled exceptions -> its HTML 500;
+    anything unexpected in devboss -> 500 JSON."""
 
     def wrapped(request, **kwargs):
         try:
             return view(request, **kwargs)
         except errors.BossError as exc:
             return exc.response()
+        except realboss.DrfError as exc:
+            return realboss.render_drf_error(exc, "application/json")
+        except realboss.ServerError:
+            return realboss.server_error()
         except Exception:
             log.exception("devboss volume view failed")
             return errors.error_response(errors.UNHANDLED_EXCEPTION, "Unexpected devboss error.", 500)
@@ -281,38 +292,58 @@ def _guard(view):
     return csrf_exempt(wrapped)
 
 
+def json_route(request):
+    """A DRF view with the default renderers: 406 for an Accept they can't satisfy (behaviour 10)."""
+    refused = realboss.check_json_accept(request)
+    if refused is not None:
+        raise _Answer(refused)
+
+
+class _Answer(Exception):
+    def __init__(self, response):
+        super().__init__("answered")
+        self.response = response
+
+
+def answers(view):
+    """Let a view end early with a ready response (`raise _Answer(response)`)."""
+
+    def wrapped(request, **kwargs):
+        try:
+            return view(request, **kwargs)
+        except _Answer as done:
+            return done.response
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def routed(**segments):
+    """Segments BOSS's URL patterns would not route get its HTML 404 (behaviour 10)."""
+    if not realboss.routes(**segments):
+        raise _Answer(realboss.not_found())
+
+
+def user_of(request):
+    """The caller (JSON routes answer a rejected token with devboss's 401 JSON, as they always did)."""
+    return authenticate(request)
+
+
 # ---- views ---------------------------------------------------------------------------------------------
 
 
-@_guard
-def cutout(request, c, e, ch, r, x, y, z, t=None):
-    """GET a cutout as blosc, npygz, jpeg or JSON (boss-api.md 5)."""
-    _only_get(request)
-    channel = access.get_volume_channel(authenticate(request), c, e, ch)
-    box = _box(channel, r, x, y, z, t)
-    _check_size(channel, box)
-    ids = _filter_ids(channel, request)
-    media = _media_type(request)
-    _check_renderable(channel, box, media)
-    truncate = injection.before_cutout()
-    arr = voxels(channel, box)
-    if ids is not None:
-        arr[~_member(arr, ids)] = 0
-    body = _encode(arr if box.four_d else arr[0], media)
-    injection.count_cutout(_key(channel))
-    if truncate:
-        return injection.truncated_response(body, media)
-    return HttpResponse(body, content_type=media)
-
-
 def downsample_info(channel, iso=False):
-    """The downsample status document (boss-api.md 6.1): voxel_size, extent, cuboid_size per level."""
+    """The downsample status document (boss-api.md 6.1): voxel_size, extent, cuboid_size per level 0..N-1
+    (whatever the base resolution: behaviour 5). Anisotropic frames with x voxel != y voxel: 400/9001
+    (behaviour 7; forgiven, the levels are computed from the x voxel size)."""
     experiment, frame = channel.experiment, channel.experiment.coord_frame
     isotropic = experiment.hierarchy_method == "isotropic"
-    if not isotropic and frame.x_voxel_size != frame.y_voxel_size:
+    if not isotropic and frame.x_voxel_size != frame.y_voxel_size and strict(7):
         raise errors.BossError(
             errors.BOSS_SYSTEM_ERROR,
-            "Error while getting downsampled voxel dimensions: X voxel size != Y voxel size",
+            "Error while getting downsampled voxel dimensions: X voxel size != Y voxel size. "
+            "Currently unable to determine isotropic level",
         )
     ratios = [abs(frame.z_voxel_size / (frame.x_voxel_size * 2**r) - 1) for r in range(30)]
     iso_level = ratios.index(min(ratios))
@@ -335,29 +366,37 @@ def downsample_info(channel, iso=False):
 
 
 @_guard
+@answers
 def downsample(request, c, e, ch):
     """GET the downsample status of a channel (POST/DELETE are not needed by the portal)."""
+    routed(names=(c, e, ch))
+    json_route(request)
     _only_get(request)
-    channel = access.get_volume_channel(authenticate(request), c, e, ch)
+    channel = access.get_volume_channel(user_of(request), c, e, ch)
     iso = request.GET.get("iso", "false").lower() == "true"
     return JsonResponse(downsample_info(channel, iso))
 
 
-def _annotation_channel(request, c, e, ch, strict=False):
-    channel = access.get_volume_channel(authenticate(request), c, e, ch, strict=strict)
+def _annotation_channel(request, c, e, ch, strict_ids=False):
+    channel = access.get_volume_channel(user_of(request), c, e, ch, strict=strict_ids)
     if channel.type != "annotation":
         raise errors.BossError(errors.DATATYPE_NOT_SUPPORTED, "This operation is only for annotation channels.")
     return channel
 
 
 @_guard
+@answers
 def ids(request, c, e, ch, r, x, y, z, t=None):
-    """GET the ids present in a region, as strings, without 0 (boss-api.md 8)."""
+    """GET the ids present in a region, as strings, without 0 (boss-api.md 8). Like BOSS's Ids view: time
+    sample 0 whatever the URL says; from the index over whole cuboids (none where the channel has no index:
+    behaviour 8) and from the voxels of the partial cuboids at the region's edges."""
+    routed(names=(c, e, ch), r=r, ranges=(x, y, z), t=t)
+    json_route(request)
     _only_get(request)
-    channel = _annotation_channel(request, c, e, ch, strict=True)
+    channel = _annotation_channel(request, c, e, ch, strict_ids=True)
     box = _box(channel, r, x, y, z, t)
     _check_size(channel, box)
-    found = np.unique(voxels(channel, box))
+    found = reader.region_ids(channel, box.r, box.x, box.y, box.z)
     return JsonResponse({"ids": [str(int(i)) for i in found if i != 0]})
 
 
@@ -385,25 +424,45 @@ def _loosen(box):
     return [(a // c * c, -(-b // c) * c) for (a, b), c in zip(box, CUBOID)]
 
 
+def _union(a, b):
+    if a is None or b is None:
+        return a or b
+    return [(min(p, r), max(q, s)) for (p, q), (r, s) in zip(a, b)]
+
+
+def _object_box(channel, level, obj_id):
+    """The object's tight box at `level` from its geometry (procedural or stored) and the writes."""
+    experiment = channel.experiment
+    box = None
+    if channel.source == "stored" and channel.volume_path:
+        box = _stored_object_box(channel, level, obj_id)
+    elif channel.source == "procedural":
+        box = procedural.object_box(_key(channel), obj_id, level, experiment.hierarchy_method)
+    bounds = level_bounds(experiment.coord_frame, level, experiment.hierarchy_method)
+    box = box and _clip(box, (bounds["x"], bounds["y"], bounds["z"]))
+    return _union(box, writes.object_box(channel, level, obj_id))
+
+
 @_guard
+@answers
 def boundingbox(request, c, e, ch, r, obj_id):
-    """GET an object's bounding box: loose (cuboid-aligned) or tight, from the object geometry."""
+    """GET an object's bounding box: loose (cuboid-aligned) or tight. From the index: a channel without one
+    knows no objects (behaviour 8: 404/4004)."""
+    routed(names=(c, e, ch), r=r, number=obj_id)
+    json_route(request)
     _only_get(request)
-    channel = _annotation_channel(request, c, e, ch)
-    level = _resolution(channel, r)
     kind = request.GET.get("type", "loose")
     if kind not in ("loose", "tight"):
         raise errors.BossError(errors.INVALID_ARGUMENT, f"Invalid bounding box type {kind!r}: use loose or tight.")
+    channel = _annotation_channel(request, c, e, ch)
+    level = _resolution(channel, r)
     if not ID_RE.match(obj_id) or int(obj_id) >= 2**64:
         raise errors.BossError(errors.INVALID_ARGUMENT, f"Invalid object id {obj_id!r}.")
-    experiment = channel.experiment
-    if channel.source == "stored" and channel.volume_path:
-        box = _stored_object_box(channel, level, int(obj_id))
-    else:
-        box = procedural.object_box(_key(channel), int(obj_id), level, experiment.hierarchy_method)
-    bounds = level_bounds(experiment.coord_frame, level, experiment.hierarchy_method)
-    box = box and _clip(box, (bounds["x"], bounds["y"], bounds["z"]))
+    box = None
+    if channel.object_index or forgiven(8):
+        box = _object_box(channel, level, int(obj_id))
     if box is None:
+        # (BOSS's message is "The id does not exist. <id>"; devboss keeps its own, which clients already show.)
         raise errors.BossError(errors.OBJECT_NOT_FOUND, f"Object {obj_id} not found at resolution {level}.")
     if kind == "loose":
         box = _loosen(box)
@@ -412,10 +471,13 @@ def boundingbox(request, c, e, ch, r, obj_id):
 
 
 @_guard
+@answers
 def reserve(request, c, e, ch, n):
     """GET reserves n sequential ids, never reused (needs add_volumetric_data)."""
+    routed(names=(c, e, ch), number=n)
+    json_route(request)
     _only_get(request)
-    user = authenticate(request)
+    user = user_of(request)
     channel = access.get_channel(user, c, e, ch)
     if not _can_add_volume(user, channel):
         raise errors.BossError(errors.MISSING_PERMISSION, "This user does not have the required permissions")
@@ -431,6 +493,9 @@ def reserve(request, c, e, ch, n):
         row.next_id = start + int(n)
         row.save(update_fields=["next_id"])
     return JsonResponse({"start_id": start, "count": n})
+
+
+# ---- devboss's own routes ------------------------------------------------------------------------------
 
 
 @_guard
@@ -454,3 +519,36 @@ def stats(request):
     _only_get(request)
     return JsonResponse(injection.stats())
 
+
+@_guard
+def forgive(request):
+    """GET which real-BOSS behaviours are switched off; POST {"forgive": [1, 6]} (or "1,6", "all", []) replaces
+    the list (staff); DELETE goes back to env DEVBOSS_FORGIVE (staff)."""
+    if request.method == "GET":
+        return JsonResponse(realboss.describe())
+    _staff(request)
+    if request.method == "POST":
+        body = _json_body(request)
+        if not isinstance(body, dict) or set(body) != {"forgive"}:
+            raise errors.BossError(errors.INVALID_POST_ARGUMENT, 'Expected {"forgive": [behaviour numbers]}.')
+        try:
+            return JsonResponse(realboss.set_forgiven(body["forgive"]))
+        except ValueError as exc:
+            raise errors.BossError(errors.INVALID_POST_ARGUMENT, str(exc)) from None
+    if request.method == "DELETE":
+        return JsonResponse(realboss.reset())
+    raise errors.BossError(errors.BAD_REQUEST, f"{request.method} is not supported here.", 405)
+
+
+@_guard
+def throttling(request):
+    """GET the byte quotas and this period's usage; POST changes them (staff; devboss.api.throttle);
+    DELETE drops every run-time limit and all usage (staff)."""
+    if request.method == "GET":
+        return JsonResponse(throttle.describe())
+    _staff(request)
+    if request.method == "POST":
+        return JsonResponse(throttle.update(_json_body(request)))
+    if request.method == "DELETE":
+        return JsonResponse(throttle.reset())
+    raise errors.BossError(errors.BAD_REQUEST, f"{request.method} is not supported here.", 405)
