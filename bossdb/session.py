@@ -5,10 +5,11 @@
 
 Each thread gets its own `requests.Session` (they are not promised thread-safe), so one `Session` may be
 shared by the threads of a cutout. Two hooks let the caller shape every request:
-- `renew()` returns a fresh Credential: called before a token with a known expiry runs out (within
-  `renew_margin` seconds), and once after BOSS rejected the current one (a 401, or the 500 the real BOSS
-  answers a binary cutout with when the token is bad); the request is then sent again with it. A web job
-  renews the owner's OIDC token; the command line has none.
+- `renew(used)` returns a fresh Credential in place of `used`: called before a token with a known expiry
+  runs out (within `renew_margin` seconds), and once after BOSS rejected the current one (a 401, or the
+  500 the real BOSS answers a binary cutout with when the token is bad, told from a real server error by
+  one JSON call); the request is then sent again with it. A web job renews the owner's OIDC token (and
+  raises LoginRequired when none is left); the command line has none.
 - `slot()` returns a context manager held around each request: a web job takes a slot of the cap on
   requests in flight to BOSS from every worker together.
 
@@ -125,10 +126,11 @@ class Session:
         return response
 
     def _renewed(self, used):
-        """A fresh credential after `used` was rejected (once per rejection, whichever thread asks first)."""
+        """A fresh credential in place of `used` (once per credential, whichever thread asks first):
+        `renew(used)` gives it, or raises (LoginRequired) when there is none."""
         with self._renew_lock:
             if self.credential == used:
-                self.credential = self.renew()
+                self.credential = self.renew(used)
         return self.credential
 
     def get(self, route, *, params=None, accept=None, what=None, decode=None, describe=True):
@@ -168,9 +170,20 @@ class Session:
                 attempt += 1
 
     def _maybe_rejected(self, exc, accept, used):
+        """Whether a 500 on a binary route may be BOSS refusing `used`: then one cheap JSON call (which BOSS
+        answers 401 properly) tells a dead token from a real server error."""
         binary = accept is not None and "json" not in accept
-        return (self.renew is not None and binary and exc.boss_status == 500
-                and (used.expires is None or used.expiring(self.renew_margin)))
+        if self.renew is None or not binary or exc.boss_status != 500:
+            return False
+        if used.expires is not None and not used.expiring(self.renew_margin):
+            return False  # a token good for a while yet: a real server error
+        try:
+            with self.slot():
+                probe = self._http().get(self.api_url("collection/"), headers={"Authorization": used.header},
+                                         timeout=self.timeout)
+        except requests.RequestException:
+            return False
+        return probe.status_code == 401
 
     def get_json(self, route, *, params=None, what=None):
         return self.get(route, params=params, what=what, decode=_json)

@@ -10,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from bossdb import Credential
 from cutouts import service
 from cutouts.downloads import result_response
 from cutouts.models import CutoutJob
@@ -19,6 +20,11 @@ from cutouts.serializers import CutoutRequestSerializer, field_errors
 LIST_LIMIT = 200
 LOGIN_REQUIRED = "Authentication required: send Authorization: Bearer <access token>."
 NO_SUCH_JOB = "No such cutout job."
+
+
+def script_credential(request):
+    """The bearer token the caller sent (a script: the job runs with it), or None (a browser session)."""
+    return request.auth if isinstance(request.auth, Credential) else None
 
 
 def own_job(request, job_id):
@@ -106,7 +112,7 @@ class JobsView(GenericAPIView):
         cutout = CutoutRequestSerializer(data=data, context={"user": request.user})
         if not cutout.is_valid():
             return Response({"errors": field_errors(cutout.errors)}, status=400)
-        body = self.get_serializer(service.submit(cutout.save())).data
+        body = self.get_serializer(service.submit(cutout.save(), credential=script_credential(request))).data
         return Response(body, status=202, headers={"Location": body["url"]})
 
 
@@ -176,7 +182,7 @@ class RetryView(JobView):
     def post(self, request, job_id):
         job = self.get_object()
         try:
-            retried = service.retry(job)
+            retried = service.retry(job, credential=script_credential(request))
         except service.LimitReached as exc:
             return Response({"errors": {"limit": str(exc)}}, status=400)
         if not retried:

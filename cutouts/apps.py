@@ -9,4 +9,12 @@ class CutoutsConfig(AppConfig):
     verbose_name = "Cutouts"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from cutouts import logins
+        from portal.auth.signals import bearer_authenticated
+
         checks.register(check_results_storage)
+        # A user back with a fresh credential: their jobs waiting for a login go back to the queue.
+        user_logged_in.connect(logins.on_login, dispatch_uid="cutouts-resume-on-login")
+        bearer_authenticated.connect(logins.on_bearer, dispatch_uid="cutouts-resume-on-api-call")

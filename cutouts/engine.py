@@ -7,6 +7,7 @@ cancellation in the database, the results storage, and a message for the user wh
 """
 import json
 import logging
+import shutil
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -15,13 +16,12 @@ from django.db import connections
 
 from bossdb import Retry
 from bossdb.errors import BossForbidden, BossThrottled, BossUnavailable, LoginRequired
-from cutouts import notify, semaphore, storage
+from cutouts import logins, notify, semaphore, storage
 from cutouts.pipeline import writers
 from cutouts.pipeline.fetch import BlockFailed, BlockReader, Stopped, fetch_all
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.provenance import SIDECAR, provenance
-from cutouts.pipeline.writers import ObjectIds, Production, WriterError
-from portal.boss.credentials import credential_for
+from cutouts.pipeline.writers import ObjectIds, Production, WriterError, done_key
 from portal.boss.session import boss_session
 
 log = logging.getLogger(__name__)
@@ -35,16 +35,9 @@ class JobFailed(Exception):
     """A failure whose message is for the user."""
 
 
-def _login_expired(exc):
-    return JobFailed(f"Your BOSS login has expired and could not be renewed: {exc.message} "
-                     "Log in again and retry the job.")
-
-
 def failure(exc: BlockFailed):
     """The user's message for a block BOSS failed on for good."""
     error, channel, block = exc.error, exc.task.channel.name, exc.task.block
-    if isinstance(error, LoginRequired):
-        return _login_expired(error)
     if isinstance(error, BossForbidden):
         return JobFailed(f"BOSS refused access to {channel}: {error.message}")
     if isinstance(error, BossThrottled):  # never retried: BOSS says when it serves this user again
@@ -57,38 +50,61 @@ def failure(exc: BlockFailed):
     return JobFailed(f"BOSS rejected the request for {channel}: {error.message}")
 
 
+class NeedsLogin(Exception):
+    """No valid token is left to call BOSS with (cutouts.logins): the job waits for its owner to log in."""
+
+
+PROGRESS = "progress.json"  # in the scratch folder: the finished blocks and published parts, to resume from
+
+
 def job_session(job):
-    """A bossdb session acting as the job's owner: their token (renewed after a 401), the job's retries,
-    a slot of the cap on requests in flight to BOSS from all workers together."""
+    """A bossdb session acting as the job's owner: the token the job was submitted with while it is valid,
+    else the owner's session (cutouts.logins); the job's retries; a slot of the cap on requests in flight to
+    BOSS from all workers together."""
     try:
-        credential = credential_for(job.owner)
+        credential = logins.first_credential(job)
     except LoginRequired as exc:
-        raise _login_expired(exc) from exc
+        raise NeedsLogin(exc.message) from exc
     return boss_session(credential, retry=Retry(settings.CUTOUT_BLOCK_RETRIES, settings.CUTOUT_RETRY_BACKOFF),
-                        renew=lambda: credential_for(job.owner), slot=semaphore.boss_request_slot,
+                        renew=logins.renewer(job), slot=semaphore.boss_request_slot,
                         renew_margin=settings.OIDC_REFRESH_MARGIN_SECONDS)
 
 
 class JobRun:
-    """The job's side of the fetch loop: one reader for the whole job, progress counted in the database."""
+    """The job's side of the fetch loop: one reader for the whole job, progress counted in the database, and
+    the finished blocks recorded so that a job which waited for a login resumes where it stopped."""
 
-    def __init__(self, job):
-        self.job = job
+    def __init__(self, job, folder):
+        self.job, self.folder = job, folder
         self.spec = job.spec
+        saved = json.loads((folder / PROGRESS).read_text()) if (folder / PROGRESS).exists() else {}
+        self.done = set(saved.get("done", []))  # "channel/block key" of every block written
+        self.published = saved.get("parts", [])
         self.read = BlockReader(job_session(job), self.spec)
+
+    def save(self):
+        """Record what is finished (the writers keep their files), for the run that resumes the job."""
+        tmp = self.folder / (PROGRESS + ".part")
+        tmp.write_text(json.dumps({"done": sorted(self.done), "parts": self.published}))
+        tmp.replace(self.folder / PROGRESS)
 
     def blocks(self, box):
         return {ch.name: plan_blocks(box, ch.datatype, settings.CUTOUT_BLOCK_BYTES) for ch in self.spec.channels}
 
     def fetch(self, tasks, write):
         """Fetch `tasks` into `write`; each batch of finished blocks is one UPDATE, also the cancel check."""
+        def on_done(batch):
+            self.done.update(done_key(t.channel.name, t.block) for t in batch)
+            return self.job.advance(len(batch))
+
         try:
-            fetch_all(tasks, self.read, write, concurrency=settings.CUTOUT_FETCH_CONCURRENCY,
-                      on_done=lambda batch: self.job.advance(len(batch)), name=f"cutout-{self.job.pk}",
-                      thread_exit=connections.close_all)
+            fetch_all(tasks, self.read, write, concurrency=settings.CUTOUT_FETCH_CONCURRENCY, on_done=on_done,
+                      name=f"cutout-{self.job.pk}", thread_exit=connections.close_all)
         except Stopped:
             raise JobCancelled() from None
         except BlockFailed as exc:
+            if isinstance(exc.error, LoginRequired):
+                raise NeedsLogin(exc.error.message) from exc
             raise failure(exc) from exc
 
     def produce(self, folder, started, box=None, part=None):
@@ -101,9 +117,15 @@ class JobRun:
             spec=spec, folder=folder, box=box, blocks=self.blocks(box), fetch=self.fetch, part=part,
             sidecar=lambda files: provenance(spec, files, started, job_id=str(self.job.pk)),
             ids=ObjectIds(annotations) if fmt.carries_objects else None,
+            # The writers keep their files when the run stops short, to resume from. Not where the result
+            # lists the objects of its blocks (objects.csv): a resumed run would miss those read before.
+            done=None if fmt.carries_objects and annotations else self.done,
         )
+        if production.done is None:
+            self.done.clear()
         if part is None:  # a whole job; a part's blocks were counted by produce_parts
             self.job.plan(sum(len(b) for b in production.blocks.values()))
+            self.job.advance(len(self.done))
         name, sidecar = fmt.produce(production)
         tmp = folder / (SIDECAR + ".part")
         tmp.write_text(sidecar)
@@ -115,34 +137,45 @@ class JobRun:
         once, so the scratch space holds one part at a time. Returns the parts' descriptions."""
         boxes = [replace(self.spec.box, z=z) for z in self.spec.parts]
         self.job.plan(sum(len(b) for box in boxes for b in self.blocks(box).values()))
-        parts = []
+        self.job.advance(len(self.done) + sum(len(b) for p in self.published
+                                                    for b in self.blocks(boxes[p["n"] - 1]).values()))
         for n, box in enumerate(boxes, 1):
+            if any(p["n"] == n for p in self.published):
+                continue  # published by the run that waited for a login
             name, size = self.produce(folder, started, box=box, part=n)
             storage.publish(self.job, folder / name, name)
-            parts.append({"n": n, "name": name, "size": size, "z": list(box.z)})
+            self.published.append({"n": n, "name": name, "size": size, "z": list(box.z)})
+            self.done.clear()  # the blocks of the parts before are in published files
         sidecar = json.loads((folder / SIDECAR).read_text())
-        sidecar["files"] = [p["name"] for p in parts]
-        sidecar["parts"] = parts
+        sidecar["files"] = [p["name"] for p in self.published]
+        sidecar["parts"] = self.published
         (folder / SIDECAR).write_text(json.dumps(sidecar, indent=2))
-        return parts
+        return self.published
 
 
 def run(job):
-    """Execute a job that the caller has already moved to running. Leaves it done, failed or cancelled."""
+    """Execute a job that the caller has already moved to running. Leaves it done, failed, cancelled, or
+    waiting for a login (its scratch folder kept, to resume from)."""
     started = datetime.now(timezone.utc)
     folder = storage.scratch_folder(job)
     folder.mkdir(parents=True, exist_ok=True)
-    parts = []
+    work = None
     try:
-        work = JobRun(job)
+        work = JobRun(job, folder)
         if job.split:
             parts = work.produce_parts(folder, started)
             name, size = parts[0]["name"], sum(p["size"] for p in parts)
         else:
+            parts = []
             name, size = work.produce(folder, started)
             # Into the shared storage (a rename on local disk) before the job says done.
             storage.publish(job, folder / name, name)
         storage.publish(job, folder / SIDECAR, SIDECAR)
+    except NeedsLogin as exc:
+        if work is not None:
+            work.save()
+        logins.wait_for_login(job, str(exc))
+        return
     except JobCancelled:
         _clean(folder)
         storage.delete_job_files(job)  # parts already published
@@ -165,7 +198,4 @@ def run(job):
 
 
 def _clean(folder):
-    if folder.exists():
-        for path in folder.iterdir():
-            path.unlink(missing_ok=True)
-        folder.rmdir()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -36,8 +36,9 @@ class CutoutJobQuerySet(models.QuerySet):
 
 class CutoutJob(models.Model):
     QUEUED, RUNNING, DONE, FAILED, CANCELLED, EXPIRED = "queued", "running", "done", "failed", "cancelled", "expired"
-    STATES = [(s, s) for s in (QUEUED, RUNNING, DONE, FAILED, CANCELLED, EXPIRED)]
-    ACTIVE = (QUEUED, RUNNING)
+    NEEDS_LOGIN = "needs_login"  # no valid token left: waits, its finished blocks kept, until the owner logs in
+    STATES = [(s, s) for s in (QUEUED, RUNNING, NEEDS_LOGIN, DONE, FAILED, CANCELLED, EXPIRED)]
+    ACTIVE = (QUEUED, RUNNING, NEEDS_LOGIN)
 
     objects = CutoutJobQuerySet.as_manager()
 
@@ -80,6 +81,10 @@ class CutoutJob(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     expires = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)  # last progress; finds jobs whose worker died
+    # The OIDC access token a script submitted the job with (cutouts.sealing: encrypted, never shown), used
+    # while it is valid; a fresher one replaces it when the owner calls the API again. Gone once the job ends.
+    token_sealed = models.TextField(blank=True, default="")
+    waiting_since = models.DateTimeField(null=True, blank=True)  # when it began to wait for a login
 
     class Meta:
         ordering = ["-created"]
@@ -146,6 +151,10 @@ class CutoutJob(models.Model):
         return self.state in (self.FAILED, self.CANCELLED)
 
     @property
+    def needs_login(self):
+        return self.state == self.NEEDS_LOGIN
+
+    @property
     def can_download(self):
         return self.state == self.DONE and self.result_name != ""
 
@@ -207,16 +216,26 @@ class CutoutJob(models.Model):
         now = timezone.now()
         return self._move(
             (self.RUNNING,), state=self.DONE, finished=now, result_name=result_name, result_size=result_size,
-            parts=parts or [],
+            parts=parts or [], token_sealed="",
             expires=now + timedelta(days=settings.CUTOUT_RETENTION_DAYS), blocks_done=F("blocks_total"),
         )
 
     def fail(self, reason):
-        return self._move((self.QUEUED, self.RUNNING), state=self.FAILED, finished=timezone.now(),
-                          error=str(reason)[:4000])
+        return self._move(self.ACTIVE, state=self.FAILED, finished=timezone.now(), error=str(reason)[:4000],
+                          token_sealed="", waiting_since=None)
 
     def cancel(self):
-        return self._move(self.ACTIVE, state=self.CANCELLED, finished=timezone.now())
+        return self._move(self.ACTIVE, state=self.CANCELLED, finished=timezone.now(), token_sealed="",
+                          waiting_since=None)
+
+    def wait_for_login(self, reason):
+        """No valid token is left: the job waits (its finished blocks kept) until its owner logs in."""
+        return self._move((self.RUNNING,), state=self.NEEDS_LOGIN, waiting_since=timezone.now(),
+                          error=str(reason)[:4000])
+
+    def resume(self):
+        """Back in the queue after its owner logged in (or sent the API a fresh token)."""
+        return self._move((self.NEEDS_LOGIN,), state=self.QUEUED, waiting_since=None, error="")
 
     def retry(self):
         return self._move(

@@ -112,12 +112,20 @@ class JobSerializer(serializers.Serializer):
     parts = serializers.BooleanField(source="split", help_text="delivered in parts")
     bytes = serializers.IntegerField(source="nbytes", help_text="uncompressed size of the box")
     error = BlankAsNullField(allow_null=True)
+    action = serializers.SerializerMethodField(help_text="what resumes a job in state needs_login, else null")
     attempts = serializers.IntegerField()
     created = IsoDateTimeField()
     started = IsoDateTimeField(allow_null=True)
     finished = IsoDateTimeField(allow_null=True)
     expires = IsoDateTimeField(allow_null=True)
     result = ResultSerializer(source="*", allow_null=True, help_text="the files, once the job is done")
+
+
+    def get_action(self, job) -> str | None:
+        if not job.needs_login:
+            return None
+        return ("log in to the portal in a browser, or make any API call with a fresh access token: the job "
+                "then resumes by itself, keeping the blocks it has")
 
 
 def job_json(job, request=None):

@@ -45,10 +45,24 @@ def key(job, name):
     return f"{job.pk}/{name}"
 
 
+def scratch_root():
+    return Path(settings.CUTOUT_SCRATCH_DIR or Path(settings.CUTOUT_RESULTS_DIR) / ".scratch")
+
+
 def scratch_folder(job):
     """The job's working folder: on the results volume by default, so that `publish` is a rename."""
-    root = settings.CUTOUT_SCRATCH_DIR or Path(settings.CUTOUT_RESULTS_DIR) / ".scratch"
-    return Path(root) / str(job.pk)
+    return scratch_root() / str(job.pk)
+
+
+def sweep_scratch(keep):
+    """Delete every job folder in the scratch space but those named in `keep` (job ids). Returns how many."""
+    root = scratch_root()
+    gone = 0
+    for folder in root.iterdir() if root.is_dir() else ():
+        if folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
 
 
 def publish(job, local_path, name, storage=None):

@@ -2,7 +2,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from cutouts import engine, upkeep
+from cutouts import engine, logins, upkeep
 from cutouts.dispatch import RUN_CUTOUT
 from cutouts.models import CutoutJob
 
@@ -30,3 +30,11 @@ def expire_results():
 @shared_task(name="cutouts.requeue_stale_jobs")
 def requeue_stale_jobs():
     return upkeep.requeue_stale_jobs()
+
+
+@shared_task(name="cutouts.fail_unclaimed_jobs")
+def fail_unclaimed_jobs():
+    """Jobs that waited for a login longer than CUTOUT_LOGIN_GRACE_SECONDS fail; stray scratch goes."""
+    failed = logins.fail_unclaimed()
+    upkeep.sweep_scratch()
+    return failed

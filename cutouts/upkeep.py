@@ -38,3 +38,11 @@ def requeue_stale_jobs(now=None):
             enqueue(job)
             moved += 1
     return moved
+
+
+def sweep_scratch():
+    """Delete the scratch folders that no live job owns (a job cancelled while it waited for a login, a
+    worker killed mid-job whose job then ended): nothing in the scratch space outlives its job. Returns how
+    many."""
+    live = {str(pk) for pk in CutoutJob.objects.filter(state__in=CutoutJob.ACTIVE).values_list("pk", flat=True)}
+    return storage.sweep_scratch(keep=live)

@@ -58,11 +58,12 @@ def layout_problem(channels):
 class OmeZarrZip:
     """Use as a context manager; `write_block(data, z0, y0, x0, t, c)` with c the index in `channels`.
 
-    On a clean exit the zip is complete at `path`; on an error nothing is left behind.
+    On a clean exit the zip is complete at `path`; on an error nothing is left behind, unless resume=True:
+    then the arrays' folder stays for a later run, which reopens it (`resumed`) and writes the rest.
     """
 
     def __init__(self, path, zyx, channels, calibration, times=1, origin_zyx=(0, 0, 0), hierarchy="anisotropic",
-                 extra_files=None, extra_level=True):
+                 extra_files=None, extra_level=True, resume=False):
         problem = layout_problem(channels)
         if problem:
             raise WriterError(problem)
@@ -78,6 +79,8 @@ class OmeZarrZip:
         self.z_factor = 2 if hierarchy == "isotropic" else 1
         self.extra_files = dict(extra_files or {})
         self.extra_level = extra_level and self.zyx[1] >= 2 and self.zyx[2] >= 2
+        self.resume = resume
+        self.resumed = False
         self.lock = threading.Lock()
         self.targets = {}  # channel index -> (array, channel index in it or None)
 
@@ -135,9 +138,32 @@ class OmeZarrZip:
         group.attrs.update(ngff.multiscales(self._datasets(lead), self._axes(n_c > 1), name, omero=omero))
         return arrays
 
+    def _reopen(self):
+        """The arrays an earlier run left in the folder, or False when there are none usable."""
+        import zarr
+
+        try:
+            root = zarr.open_group(zarr.storage.LocalStore(self.folder), mode="r+", zarr_format=2)
+            index = {name: i for i, (name, _, _) in enumerate(self.all_channels)}
+            levels = 2 if self.extra_level else 1
+            self.levels = [[root[str(lv)] for lv in range(levels)]]
+            for ci, member in enumerate(self.images):
+                self.targets[index[member[0]]] = (self.levels[0][0], ci if len(self.images) > 1 else None)
+            for member in self.labels:
+                arrays = [root["labels"][member[0]][str(lv)] for lv in range(levels)]
+                self.levels.append(arrays)
+                self.targets[index[member[0]]] = (arrays[0], None)
+        except (KeyError, OSError, ValueError, zarr.errors.BaseZarrError):
+            self.targets = {}
+            return False
+        return tuple(self.levels[0][0].shape[-3:]) == self.zyx
+
     def open(self):
         import zarr
 
+        if self.resume and os.path.isdir(self.folder) and self._reopen():
+            self.resumed = True
+            return self
         try:
             shutil.rmtree(self.folder, ignore_errors=True)
             root = zarr.open_group(zarr.storage.LocalStore(self.folder), mode="w", zarr_format=2)
@@ -222,7 +248,8 @@ class OmeZarrZip:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
-            self._discard()
+            if not self.resume:
+                self._discard()
             return False
         self.commit()
         return False

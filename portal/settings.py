@@ -233,9 +233,14 @@ CUTOUT_BLOCK_RETRIES = envint("CUTOUT_BLOCK_RETRIES", 4)
 CUTOUT_RETRY_BACKOFF = float(env("CUTOUT_RETRY_BACKOFF", "0.5"))  # seconds, doubled per retry
 CUTOUT_STALE_SECONDS = envint("CUTOUT_STALE_SECONDS", 600)  # no progress for this long: the worker died
 CUTOUT_MAX_ATTEMPTS = envint("CUTOUT_MAX_ATTEMPTS", 3)
+# A job left without a valid token waits this long for its owner to log in, then fails (cutouts/logins.py).
+CUTOUT_LOGIN_GRACE_SECONDS = envint("CUTOUT_LOGIN_GRACE_SECONDS", 24 * 3600)
+# The key that encrypts the tokens scripts submit jobs with (a Fernet key); derived from SECRET_KEY if unset.
+CUTOUT_TOKEN_KEY = envsecret("CUTOUT_TOKEN_KEY")
 CELERY_BEAT_SCHEDULE = {
     "expire-cutout-results": {"task": "cutouts.expire_results", "schedule": 3600.0},
     "requeue-stale-cutouts": {"task": "cutouts.requeue_stale_jobs", "schedule": 120.0},
+    "fail-jobs-left-waiting-for-a-login": {"task": "cutouts.fail_unclaimed_jobs", "schedule": 600.0},
 }
 
 # --- Per-user limits and BOSS egress (cutouts/limits.py, cutouts/semaphore.py) ---------------------------

@@ -18,6 +18,7 @@ from rest_framework import exceptions
 
 from bossdb.session import Credential, jwt_expiry
 from portal.auth import oidc
+from portal.auth.signals import bearer_authenticated
 
 
 class ProviderUnavailable(exceptions.APIException):
@@ -84,4 +85,5 @@ class OIDCBearerAuthentication(OIDCAuthentication):
         credential = Credential("Bearer", token, expires=jwt_expiry(token))
         user.boss_credential = credential
         request._request.boss_credential = credential
+        bearer_authenticated.send(sender=None, user=user, credential=credential)
         return user, credential

@@ -84,13 +84,13 @@ def test_a_rejected_token_is_renewed_once_and_the_request_sent_again():
     expired = Answer(401, {"message": "Invalid token"})
     renewals = []
 
-    def renew():
-        renewals.append(1)
+    def renew(used):
+        renewals.append(used.value)
         return Credential("Bearer", "fresh")
 
     s, fake = session({"collection/demo": [expired, Answer(body=COLLECTION)]}, renew=renew)
     assert bossdb.get_collection(s, "demo").name == "demo"
-    assert renewals == [1] and fake.sent[1][1]["Authorization"] == "Bearer fresh"
+    assert renewals == ["secret"] and fake.sent[1][1]["Authorization"] == "Bearer fresh"
     s, fake = session({"collection/demo": [expired]}, renew=renew)
     with pytest.raises(errors.BossForbidden):
         bossdb.get_collection(s, "demo")
@@ -117,7 +117,7 @@ def test_a_token_about_to_expire_is_renewed_before_it_is_sent():
     fresh = Credential("Bearer", "fresh", expires=time.time() + 300)
     fake = FakeBoss({"collection/demo": Answer(body=COLLECTION)})
     s = Session("http://boss.test", Credential("Bearer", "old", expires=time.time() + 5), transport=fake,
-                renew=lambda: fresh, renew_margin=30)
+                renew=lambda used: fresh, renew_margin=30)
     bossdb.get_collection(s, "demo")
     bossdb.get_collection(s, "demo")
     assert [h["Authorization"] for _, h, _, _ in fake.sent] == ["Bearer fresh", "Bearer fresh"]
@@ -135,9 +135,11 @@ def test_a_500_on_a_binary_cutout_renews_a_token_that_may_have_expired_once():
 
     def read(credential):
         fake = FakeBoss({route: [Answer(500, content=b"<html>Server Error</html>"),
-                                 blosc_answer(np.zeros((1, 1, 1), dtype=np.uint8))]})
-        s = Session("http://boss.test", credential, transport=fake, renew=lambda: Credential("Bearer", "fresh"),
-                    retry=Retry(0, 0))
+                                 blosc_answer(np.zeros((1, 1, 1), dtype=np.uint8))],
+                         # the JSON probe: BOSS answers a dead token there with 401
+                         "collection/": Answer(401, {"detail": "Invalid token."})})
+        s = Session("http://boss.test", credential, transport=fake,
+                    renew=lambda used: Credential("Bearer", "fresh"), retry=Retry(0, 0))
         return bossdb.read_cutout(s, "c", "e", "em", "uint8", 0, (0, 1), (0, 1), (0, 1)), fake
 
     data, fake = read(Credential("Bearer", "opaque"))  # expiry unknown: it may be the token

@@ -61,12 +61,30 @@ class Production:
     sidecar: object
     part: int = None
     ids: ObjectIds = field(default=None)
+    # Resuming: the blocks an earlier run of the job finished ("channel/block key"); the writers then reopen
+    # the files that run left (resume=True also keeps them when this run stops short).
+    done: set = None
+
+    @property
+    def resume(self):
+        return self.done is not None
 
     def stem(self, channel=None):
         return self.spec.stem(channel, z=self.box.z, part=self.part)
 
     def tasks(self, channels=None):
-        return [Task(i, ch, b) for i, ch in enumerate(channels or self.spec.channels) for b in self.blocks[ch.name]]
+        """The blocks still to fetch, of `channels` (all by default)."""
+        done = self.done or ()
+        return [Task(i, ch, b) for i, ch in enumerate(channels or self.spec.channels) for b in self.blocks[ch.name]
+                if done_key(ch.name, b) not in done]
+
+    def finished(self, channels):
+        return all(done_key(ch.name, b) in (self.done or ()) for ch in channels for b in self.blocks[ch.name])
+
+    def forget(self, channels):
+        """An earlier run's file is gone or unusable: its blocks are fetched again."""
+        if self.done:
+            self.done.difference_update(done_key(ch.name, b) for ch in channels for b in self.blocks[ch.name])
 
     def into(self, out):
         """The fetch loop's `write` for an open writer `out` (block coordinates made relative to the box)."""
@@ -80,6 +98,10 @@ class Production:
             out.write_block(data, b.z[0] - origin[1], b.y[0] - origin[2], b.x[0] - origin[3], t=b.t[0] - origin[0],
                             c=task.index if several else 0)
         return write
+
+
+def done_key(channel, block):
+    return f"{channel}/{block.key}"
 
 
 class Format:
@@ -116,8 +138,10 @@ class OmeTiff(Format):
         suffix = ".tif" if effective_flavour(self.flavour, dtype) != "ome" else ".ome.tif"
         name = job.stem() + suffix
         with VolumeTiff(job.folder / name, job.box.shape_zyx, dtype, spec.calibration, flavour=self.flavour,
-                        channels=len(channels), times=job.box.time_samples,
-                        channel_names=spec.channel_names) as out:
+                        channels=len(channels), times=job.box.time_samples, channel_names=spec.channel_names,
+                        resume=job.resume) as out:
+            if not out.resumed:
+                job.forget(channels)
             job.fetch(job.tasks(), job.into(out))
         return name, job.sidecar([name])
 
@@ -142,8 +166,14 @@ class TiffZip(Format):
     def produce(self, job):
         spec, files = job.spec, []
         for ch in spec.channels:
-            with VolumeTiff(job.folder / f"{job.stem(ch.name)}.tif", job.box.shape_zyx, ch.datatype,
-                            spec.calibration, flavour="ome", times=job.box.time_samples) as out:
+            path = job.folder / f"{job.stem(ch.name)}.tif"
+            if job.resume and path.exists() and job.finished([ch]):  # an earlier run finished this channel
+                files.append(str(path))
+                continue
+            with VolumeTiff(path, job.box.shape_zyx, ch.datatype, spec.calibration, flavour="ome",
+                            times=job.box.time_samples, resume=job.resume) as out:
+                if not out.resumed:
+                    job.forget([ch])
                 job.fetch(job.tasks([ch]), job.into(out))
             files.append(out.path)
         name = f"{job.stem()}.zip"
@@ -176,7 +206,10 @@ class OmeZarr(Format):
         kinds = [(c.name, c.datatype, c.type or "image") for c in spec.channels]
         box = job.box
         with OmeZarrZip(job.folder / name, box.shape_zyx, kinds, spec.calibration, times=box.time_samples,
-                        origin_zyx=(box.z[0], box.y[0], box.x[0]), hierarchy=spec.hierarchy_method) as out:
+                        origin_zyx=(box.z[0], box.y[0], box.x[0]), hierarchy=spec.hierarchy_method,
+                        resume=job.resume) as out:
+            if not out.resumed:
+                job.forget(spec.channels)
             job.fetch(job.tasks(), job.into(out))
             sidecar = job.sidecar([name])
             out.extra_files.update({SIDECAR: sidecar, **(job.ids.files() if job.ids else {})})
