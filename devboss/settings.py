@@ -118,7 +118,9 @@ OAUTH2_PROVIDER = {
     "OIDC_RSA_PRIVATE_KEY": load_private_key(VAR_DIR),
     "OAUTH2_VALIDATOR_CLASS": "devboss.oidc.validators.BossOAuth2Validator",
     "PKCE_REQUIRED": True,
-    "SCOPES": {"openid": "OpenID Connect", "profile": "Profile", "email": "E-mail", "read": "Read", "write": "Write"},
+    # offline_access: Keycloak's scope for refresh tokens that outlive the SSO session (the portal asks for it)
+    "SCOPES": {"openid": "OpenID Connect", "profile": "Profile", "email": "E-mail", "read": "Read", "write": "Write",
+               "offline_access": "Offline access"},
     "DEFAULT_SCOPES": ["openid", "profile", "email"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("DEVBOSS_ACCESS_TOKEN_SECONDS", 300),
     "ID_TOKEN_EXPIRE_SECONDS": env_int("DEVBOSS_ID_TOKEN_SECONDS", 300),

@@ -173,6 +173,7 @@ OIDC_PROVIDER_ID = "boss"  # allauth's provider id: the callback is /accounts/oi
 # Refresh the BOSS access token when it expires within this many seconds.
 OIDC_REFRESH_MARGIN_SECONDS = envint("OIDC_REFRESH_MARGIN_SECONDS", 30)
 OIDC_TIMEOUT = float(env("OIDC_TIMEOUT", "10"))
+OIDC_SCOPES = env("OIDC_SCOPES", "openid profile email offline_access").split()
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -191,6 +192,10 @@ SOCIALACCOUNT_PROVIDERS = {
                     "server_url": OIDC_SERVER_URL,
                     "oauth_pkce_enabled": True,  # allauth sends no PKCE without it; DOT and Keycloak want it
                     "token_auth_method": "client_secret_post",
+                    # offline_access: a refresh token that outlives the SSO session, so that cutout jobs renew
+                    # their owner's token after the browser session ended (README: "Keycloak"). Drop it with
+                    # OIDC_SCOPES="openid profile email" where the provider refuses it.
+                    "scope": OIDC_SCOPES,
                 },
             }
         ]

@@ -146,3 +146,13 @@ def test_a_sealed_token_is_not_the_token_and_opens_only_with_the_key(settings):
     assert "payload" not in sealed and sealing.unseal(sealed).value == "header.payload.signature"
     settings.SECRET_KEY = "another-key"
     assert sealing.unseal(sealed) is None
+
+
+def test_the_login_asks_for_offline_access(portal, client, db):
+    """So that jobs can renew their owner's token after the browser's SSO session ended (Keycloak offline
+    tokens); devboss grants the scope as Keycloak does."""
+    from django.conf import settings
+
+    assert "offline_access" in settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"][0]["settings"]["scope"]
+    response = client.post("/accounts/oidc/boss/login/")
+    assert response.status_code == 302 and "offline_access" in response["Location"]
