@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from devboss import procs
-from tests.conftest import start_devboss
+from devboss.testing import start_devboss
 
 MB = 1e6
 

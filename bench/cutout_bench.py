@@ -2,7 +2,7 @@
 
 One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0), three ways:
 
-  (a) fetch limit: the portal's cuboid-aligned blocks (cutouts.blocks.plan_blocks, same block size) fetched
+  (a) fetch limit: the portal's cuboid-aligned blocks (cutouts.pipeline.plan.plan_blocks, same block size) fetched
       with the same concurrency over HTTP (requests + blosc), decoded and thrown away;
   (b) plain script: intern's get_cutout of the whole box with parallel=False + tifffile.imwrite (intern
       1.4.2 splits it into 512x512x192 requests made one after another; should it start a
@@ -45,7 +45,7 @@ def child_fetch(boss_url, token, box, block_bytes, concurrency):
     import numpy as np
     import requests
 
-    from cutouts.blocks import Box, plan_blocks
+    from cutouts.pipeline.plan import Box, plan_blocks
 
     coll, exp, ch, dtype = CHANNEL
     blocks = plan_blocks(Box(tuple(box["x"]), tuple(box["y"]), tuple(box["z"])), dtype, block_bytes)
@@ -284,7 +284,7 @@ def main():
         return child_main(args.child[0], json.loads(args.child[1]))
 
     from devboss import procs
-    from tests.conftest import start_devboss
+    from devboss.testing import start_devboss
 
     box = {**BOX, "z": (0, args.z)}
     nbytes = 4096 * 4096 * args.z
@@ -303,7 +303,7 @@ def main():
             from django.core.cache import cache
             from django.db import connection
 
-            from tests.jobs import login_token, start_worker, worker_env
+            from devboss.testing import login_token, start_worker, worker_env
 
             alice = get_user_model().objects.create_user("alice", email="alice@example.org")
             token = login_token(alice, devboss, "alice").token

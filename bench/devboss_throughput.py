@@ -14,7 +14,7 @@ import numpy as np
 import requests
 
 from devboss import procs
-from tests.conftest import start_devboss
+from devboss.testing import start_devboss
 
 MB = 1e6
 

@@ -137,3 +137,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DEVBOSS_LOG_LEVEL", "WARNING")},
 }
+
+# The tests' devbosses (devboss.testing) hash passwords fast: every test user's password grant would
+# otherwise cost a quarter of a second. Never set in `make run`.
+if os.environ.get("DEVBOSS_PASSWORD_HASHERS"):
+    PASSWORD_HASHERS = os.environ["DEVBOSS_PASSWORD_HASHERS"].split(",")

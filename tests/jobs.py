@@ -1,79 +1,11 @@
 """Cutout job fixtures, registered once for the whole suite by tests/conftest.py: a real Celery worker (prefork, on our own Redis) sharing the test database, and alice with a real
 OIDC access token from devboss stored as her login token, so that jobs run as her."""
-import subprocess
-import sys
-from datetime import timedelta
-
 import pytest
-import requests
-from django.utils import timezone
 
 from devboss import procs
-
-
-def password_grant(devboss, username):
-    response = requests.post(
-        f"{devboss.url}/auth/realms/BOSS/protocol/openid-connect/token",
-        data={"grant_type": "password", "client_id": "endpoint", "username": username,
-              "password": devboss.password(username)},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def userinfo(devboss, access_token):
-    """The provider's claims for a token (sub, email, ...)."""
-    response = requests.get(
-        f"{devboss.url}/auth/realms/BOSS/protocol/openid-connect/userinfo",
-        headers={"Authorization": f"Bearer {access_token}"}, timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def database_url(settings_dict):
-    """The URL of the test database (SQLite file or PostgreSQL), for a worker process to share it."""
-    from urllib.parse import quote
-
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    auth = quote(settings_dict["USER"] or "", safe="")
-    if settings_dict["PASSWORD"]:
-        auth += ":" + quote(settings_dict["PASSWORD"], safe="")
-    host = settings_dict["HOST"] or "127.0.0.1"
-    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
-    return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{settings_dict['NAME']}"
-
-
-def worker_env(settings_dict, devboss, redis_url, extra=None):
-    from django.conf import settings
-
-    return {
-        "PORTAL_DEV": "1",
-        "PORTAL_VAR_DIR": str(settings.VAR_DIR),
-        "DATABASE_URL": database_url(settings_dict),
-        "BOSS_URL": devboss.url,
-        "OIDC_SERVER_URL": f"{devboss.url}/auth/realms/BOSS",
-        "CELERY_BROKER_URL": redis_url,
-        "REDIS_URL": redis_url,
-        "CUTOUT_RESULTS_DIR": str(settings.CUTOUT_RESULTS_DIR),
-        "CUTOUT_BLOCK_BYTES": str(1024 * 1024),  # small blocks: every test box spans several
-        "CUTOUT_RETRY_BACKOFF": "0.05",
-        "CUTOUT_FETCH_CONCURRENCY": "3",
-        "LOG_LEVEL": "WARNING",
-        **(extra or {}),
-    }
-
-
-def start_worker(env, log_path):
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "prefork", "--concurrency", "1",
-         "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        env=procs.python_env(env), cwd=procs.REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    return proc
+from devboss.testing import (  # noqa: F401 (tests import these helpers from here)
+    database_url, login_token, password_grant, start_worker, userinfo, worker_env,
+)
 
 
 @pytest.fixture(scope="session")
@@ -148,23 +80,6 @@ def boss_settings(settings, devboss, redis_server):
     settings.OIDC_SERVER_URL = f"{devboss.url}/auth/realms/BOSS"
     settings.CELERY_BROKER_URL = redis_server
     return settings
-
-
-def login_token(user, devboss, username):
-    """Store a real devboss access token as `user`'s OIDC login (what allauth keeps after a login)."""
-    from allauth.socialaccount.models import SocialAccount, SocialToken
-    from django.conf import settings
-
-    answer = password_grant(devboss, username)
-    info = userinfo(devboss, answer["access_token"])
-    account, _ = SocialAccount.objects.get_or_create(
-        user=user, provider=settings.OIDC_PROVIDER_ID, uid=info["sub"], defaults={"extra_data": info}
-    )
-    SocialToken.objects.filter(account=account).delete()
-    return SocialToken.objects.create(
-        account=account, token=answer["access_token"], token_secret=answer.get("refresh_token", ""),
-        expires_at=timezone.now() + timedelta(seconds=int(answer.get("expires_in", 300))),
-    )
 
 
 @pytest.fixture

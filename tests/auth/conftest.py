@@ -1,14 +1,24 @@
 """A devboss of our own for the login tests (2-second access tokens, so tests can watch them expire),
 and the portal's settings pointed at it."""
 import copy
+import time
 
 import pytest
 
 from devboss import procs
-from tests.conftest import start_devboss
+from devboss.testing import start_devboss
 from tests.jobs import password_grant, userinfo  # noqa: F401 - used by the login tests
 
 ACCESS_TOKEN_SECONDS = 2
+EXPIRY_MARGIN = 0.5  # seconds past a token's expiry before a test counts on it being expired
+
+
+def sleep_until_expired(expires):
+    """Sleep until `expires` (a datetime, e.g. a stored token's expires_at, or a time.time() value) is
+    EXPIRY_MARGIN seconds past: a fixed sleep of ACCESS_TOKEN_SECONDS would also wait out the time the login
+    itself took."""
+    deadline = expires if isinstance(expires, (int, float)) else expires.timestamp()
+    time.sleep(max(0.0, deadline + EXPIRY_MARGIN - time.time()))
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from tests.auth.conftest import ACCESS_TOKEN_SECONDS, password_grant, userinfo
+from tests.auth.conftest import ACCESS_TOKEN_SECONDS, password_grant, sleep_until_expired, userinfo
 
 
 def test_discovery_has_keycloaks_endpoints(oidc_devboss):
@@ -31,8 +31,9 @@ def test_the_api_accepts_a_bearer_token(oidc_devboss):
 
 
 def test_the_api_refuses_expired_and_bad_bearer_tokens(oidc_devboss):
+    asked = time.time()  # the token expires ACCESS_TOKEN_SECONDS after it was issued, after this
     token = password_grant(oidc_devboss, "alice")["access_token"]
-    time.sleep(ACCESS_TOKEN_SECONDS + 0.5)
+    sleep_until_expired(asked + ACCESS_TOKEN_SECONDS)
     for bad in (token, "not-a-token"):
         response = requests.get(f"{oidc_devboss.url}/v1/collection/", headers={"Authorization": f"Bearer {bad}"},
                                 timeout=10)

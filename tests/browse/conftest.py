@@ -57,7 +57,8 @@ class _FakeHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_boss(settings):
     server = FakeBoss()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to look at its flag, every poll_interval (0.5 s by default)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     settings.BOSS_URL = server.url
     cache.clear()

@@ -118,7 +118,7 @@ def wait_for(check, timeout=30.0):
         value = check()
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(0.2)
     return check()
 
 

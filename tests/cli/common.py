@@ -1,10 +1,22 @@
-"""Run boss-cutout as a subprocess against the session's devboss, and read back what it wrote."""
+"""Run boss-cutout against the session's devboss, and read back what it wrote.
+
+run_cli and start_cli run it as a subprocess (`python -m cutouts.cli`, without Django settings), as a user
+would: for what the process itself does (its output on a terminal-less stderr, Ctrl-C, SIGTERM, a kill).
+run_in_process calls `cutouts.cli.main` in the test process, with the same arguments and environment, for runs
+judged by their exit code, messages and files (bad arguments, metadata and folder errors, --dry-run, --help,
+downloads that finish, reruns that resume what a killed process left): the same code, without a Python
+start-up each."""
 import glob
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import requests
@@ -33,6 +45,38 @@ def run_cli(devboss, *args, token=None, env=None, timeout=240):
     proc = subprocess.run(command(*args), env=cli_env(devboss, token, env), cwd=procs.REPO, capture_output=True,
                           text=True, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def run_in_process(devboss, *args, token=None, env=None):
+    """(exit code, stdout, stderr) of `cutouts.cli.main(args)` in this process, with the environment run_cli
+    gives the subprocess. A run must leave no thread behind (a download's fetch threads end with it; a
+    failed one's may still be fetching, which only a subprocess's exit stops: use run_cli for those)."""
+    from cutouts import cli
+
+    # COLUMNS: argparse wraps --help to the terminal's width, and the subprocess has none (80 columns)
+    environ = {"BOSS_URL": devboss.url, "BOSS_CUTOUT_BACKOFF": "0.01", "COLUMNS": os.environ.get("COLUMNS", "80"),
+               **(env or {})}
+    out, err = io.StringIO(), io.StringIO()
+    threads = set(threading.enumerate())
+    sigterm = signal.getsignal(signal.SIGTERM)  # main() installs its own
+    try:
+        with mock.patch.dict(os.environ, environ), redirect_stdout(out), redirect_stderr(err):
+            os.environ.pop("BOSS_TOKEN", None)
+            if token:
+                os.environ["BOSS_TOKEN"] = token
+            try:
+                code = cli.main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: usage errors and --help
+                code = exc.code
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    # tqdm's monitor thread is made once per process, on the first progress bar, and stays: not a leftover
+    left = [t for t in threading.enumerate() if t not in threads and t.name != "tqdm_monitor"]
+    for thread in left:
+        thread.join(5)  # a finished download's fetch threads are returning
+    left = [t for t in left if t.is_alive()]
+    assert not left, f"boss-cutout {args} left threads running {left}: run it with run_cli (a subprocess)"
+    return code, out.getvalue(), err.getvalue()
 
 
 def start_cli(devboss, *args, token=None, env=None):

@@ -1,15 +1,18 @@
-"""Every bad argument gets a clear message and its documented exit code."""
+"""Every bad argument gets a clear message and its documented exit code.
+
+Runs that stop before downloading call boss-cutout's main() in this process (run_in_process); those that
+download (every block failing, retried errors) run it as a subprocess (run_cli)."""
 import pytest
 
 from devboss import procs
 
-from .common import reset_faults, run_cli, set_faults
+from .common import reset_faults, run_cli, run_in_process, set_faults
 
 CORTEX = "bossdb://demo/cortex/em"
 GOOD = {"-x": "0:64", "-y": "0:64", "-z": "100:104"}
 
 
-def _run(devboss, tmp_path, resource=CORTEX, token=None, **changes):
+def _run(devboss, tmp_path, resource=CORTEX, token=None, run=run_in_process, **changes):
     ranges = {**GOOD, **{f"-{k}": v for k, v in changes.items() if k in "xyzt"}}
     args = [resource, "--out", tmp_path / "out", "--quiet"]
     for key, value in ranges.items():
@@ -17,7 +20,7 @@ def _run(devboss, tmp_path, resource=CORTEX, token=None, **changes):
     for key, value in changes.items():
         if key not in "xyzt":
             args += [f"--{key.replace('_', '-')}", value]
-    return run_cli(devboss, *args, token=token)
+    return run(devboss, *args, token=token)
 
 
 @pytest.mark.parametrize("value", ["0:abc", "0.5:10", "10", "1:2:3", ":10"])
@@ -70,7 +73,7 @@ def test_it_refuses_bad_options(devboss, tmp_path, option, value):
 
 
 def test_missing_ranges_are_usage_errors(devboss, tmp_path):
-    code, _, err = run_cli(devboss, CORTEX, "-x", "0:10", "--out", tmp_path)
+    code, _, err = run_in_process(devboss, CORTEX, "-x", "0:10", "--out", tmp_path)
     assert code == 2 and "required" in err
 
 
@@ -117,7 +120,7 @@ def test_an_unreachable_boss_exits_5(devboss, tmp_path):
 def test_a_boss_failing_every_block_exits_5(devboss, tmp_path):
     set_faults(devboss, error_rate=1.0)
     try:
-        code, _, err = _run(devboss, tmp_path, retries="2")
+        code, _, err = _run(devboss, tmp_path, retries="2", run=run_cli)
     finally:
         reset_faults(devboss)
     assert code == 5 and "after 3 tries" in err and "simulated server error" in err
@@ -127,7 +130,7 @@ def test_a_boss_failing_every_block_exits_5(devboss, tmp_path):
 def test_occasional_server_errors_are_retried(devboss, tmp_path):
     set_faults(devboss, error_rate=0.3)
     try:
-        code, _, err = _run(devboss, tmp_path, retries="8", block_mb="1", x="0:1100")
+        code, _, err = _run(devboss, tmp_path, retries="8", block_mb="1", x="0:1100", run=run_cli)
     finally:
         reset_faults(devboss)
     assert code == 0, err
@@ -143,13 +146,13 @@ def test_it_refuses_a_folder_with_files_it_did_not_write(devboss, tmp_path):
 
 def test_it_refuses_an_output_folder_it_cannot_create(devboss, tmp_path):
     (tmp_path / "file").write_text("")
-    code, _, err = run_cli(devboss, CORTEX, "-x", "0:64", "-y", "0:64", "-z", "100:104", "--out",
-                           tmp_path / "file" / "out", "--quiet")
+    code, _, err = run_in_process(devboss, CORTEX, "-x", "0:64", "-y", "0:64", "-z", "100:104", "--out",
+                                  tmp_path / "file" / "out", "--quiet")
     assert code == 6 and "cannot use the folder" in err
 
 
 def test_help_documents_the_exit_codes(devboss):
-    code, out, _ = run_cli(devboss, "--help")
+    code, out, _ = run_in_process(devboss, "--help")
     assert code == 0
     for line in ("Exit codes:", "3    unknown resource", "4    token missing or rejected",
                  "5    BOSS unreachable", "130  interrupted"):

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import tifffile
 
-from cutouts.blocks import Box, plan_blocks
+from cutouts.pipeline.plan import Box, plan_blocks
 from devboss.api import procedural
 
 from .common import (
-    cutouts_served, manifest_entries, read_stack, reset_faults, reset_stats, run_cli, set_faults, start_cli,
+    cutouts_served, manifest_entries, read_stack, reset_faults, reset_stats, run_cli, run_in_process, set_faults,
+    start_cli,
 )
 
 # 2 x-blocks at --block-mb 1 (the x cut at 512), 2 z-slabs (104:112, 112:124)
@@ -66,7 +67,7 @@ def test_resources_and_comma_lists_combine_and_ome_tiffs_get_one_file_per_channe
     # a second resource after the options, as a shell user appends it
     args = _args("bossdb://demo/cortex/em,fluo", tmp_path, "--format", "ome-tiff", "bossdb://demo/cortex/seg/",
                  box=box)
-    code, _, err = run_cli(devboss, *args)
+    code, _, err = run_in_process(devboss, *args)
     assert code == 0, err
     stem = "_r0_x0-64_y0-64_z100-104"
     names = {"em": f"demo_cortex_em{stem}.ome.tif", "fluo": f"demo_cortex_fluo{stem}.ome.tif",
@@ -83,10 +84,10 @@ def test_resources_and_comma_lists_combine_and_ome_tiffs_get_one_file_per_channe
 
 def test_rerunning_a_finished_multi_channel_download_fetches_nothing(devboss, tmp_path):
     args = _args("bossdb://demo/cortex/em,fluo", tmp_path)
-    assert run_cli(devboss, *args)[0] == 0
+    assert run_in_process(devboss, *args)[0] == 0
     before = {p.name: p.read_bytes() for p in tmp_path.glob("*.tif")}
     reset_stats(devboss)
-    code, _, err = run_cli(devboss, *args[:-1])  # without --quiet
+    code, _, err = run_in_process(devboss, *args[:-1])  # without --quiet
     assert code == 0 and "already complete" in err
     assert cutouts_served(devboss, "demo/cortex/em") == 0 and cutouts_served(devboss, "demo/cortex/fluo") == 0
     assert {p.name: p.read_bytes() for p in tmp_path.glob("*.tif")} == before
@@ -103,8 +104,8 @@ def test_the_summary_and_progress_bars_name_each_channel(devboss, tmp_path):
 def test_dry_run_lists_every_channel_and_the_total(devboss, tmp_path):
     reset_stats(devboss)
     out = tmp_path / "out"
-    code, stdout, err = run_cli(devboss, "bossdb://demo/cortex/em,fluo", "-x", "0:1024", "-y", "0:1024",
-                                "-z", "100:140", "--out", out, "--dry-run")
+    code, stdout, err = run_in_process(devboss, "bossdb://demo/cortex/em,fluo", "-x", "0:1024", "-y", "0:1024",
+                                       "-z", "100:140", "--out", out, "--dry-run")
     assert code == 0, err
     em, fluo = 1024 * 1024 * 40, 1024 * 1024 * 40 * 2
     blocks = {dt: len(plan_blocks(Box((0, 1024), (0, 1024), (100, 140)), dt, 16 * 1024 * 1024))
@@ -123,8 +124,8 @@ def test_dry_run_lists_every_channel_and_the_total(devboss, tmp_path):
 
 
 def test_dry_run_names_each_channels_ome_tiff(devboss, tmp_path):
-    code, stdout, _ = run_cli(devboss, "bossdb://demo/cortex/fluo,seg", "-x", "0:64", "-y", "0:64", "-z", "100:104",
-                              "--out", tmp_path, "--format", "ome-tiff", "--dry-run")
+    code, stdout, _ = run_in_process(devboss, "bossdb://demo/cortex/fluo,seg", "-x", "0:64", "-y", "0:64",
+                                     "-z", "100:104", "--out", tmp_path, "--format", "ome-tiff", "--dry-run")
     assert code == 0
     assert "demo_cortex_fluo_r0_x0-64_y0-64_z100-104.ome.tif" in stdout
     assert "demo_cortex_seg_r0_x0-64_y0-64_z100-104.tif" in stdout
@@ -145,7 +146,7 @@ def test_dry_run_names_each_channels_ome_tiff(devboss, tmp_path):
                                           "got 'fluo'"),
 ])
 def test_a_bad_channel_list_is_a_usage_error(devboss, tmp_path, resources, message):
-    code, out, err = run_cli(devboss, *_args(resources, tmp_path / "out"))
+    code, out, err = run_in_process(devboss, *_args(resources, tmp_path / "out"))
     assert code == 2 and out == ""
     assert f"boss-cutout: error: {message}" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
@@ -153,7 +154,7 @@ def test_a_bad_channel_list_is_a_usage_error(devboss, tmp_path, resources, messa
 
 def test_an_unknown_channel_among_several_stops_before_any_download(devboss, tmp_path):
     reset_stats(devboss)
-    code, _, err = run_cli(devboss, *_args("bossdb://demo/cortex/em,nope,fluo", tmp_path / "out"))
+    code, _, err = run_in_process(devboss, *_args("bossdb://demo/cortex/em,nope,fluo", tmp_path / "out"))
     assert code == 3
     assert "BOSS has no such resource (channel demo/cortex/nope)" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
@@ -161,15 +162,15 @@ def test_an_unknown_channel_among_several_stops_before_any_download(devboss, tmp
 
 
 def test_a_box_outside_one_channels_frame_is_found_before_any_download(devboss, tmp_path):
-    code, _, err = run_cli(devboss, *_args("bossdb://demo/cortex/em,fluo", tmp_path / "out", "--res", "4"))
+    code, _, err = run_in_process(devboss, *_args("bossdb://demo/cortex/em,fluo", tmp_path / "out", "--res", "4"))
     assert code == 2 and "--res 4: demo/cortex has resolutions 0..3" in err
     assert not (tmp_path / "out").exists()
 
 
 def test_a_rerun_with_another_channel_list_is_refused(devboss, tmp_path):
     box = {"x": (0, 64), "y": (0, 64), "z": (100, 102)}
-    assert run_cli(devboss, *_args("bossdb://demo/cortex/em", tmp_path, box=box))[0] == 0
-    code, _, err = run_cli(devboss, *_args("bossdb://demo/cortex/em,fluo", tmp_path, box=box))
+    assert run_in_process(devboss, *_args("bossdb://demo/cortex/em", tmp_path, box=box))[0] == 0
+    code, _, err = run_in_process(devboss, *_args("bossdb://demo/cortex/em,fluo", tmp_path, box=box))
     assert code == 6
     assert ("other arguments (resource: bossdb://demo/cortex/em,fluo now, bossdb://demo/cortex/em before)"
             in err)
@@ -178,15 +179,15 @@ def test_a_rerun_with_another_channel_list_is_refused(devboss, tmp_path):
 
 def test_a_folder_holding_another_channels_files_is_refused(devboss, tmp_path):
     (tmp_path / "fluo_z00101.tif").write_bytes(b"mine")
-    code, _, err = run_cli(devboss, *_args("bossdb://demo/cortex/em,fluo", tmp_path,
-                                           box={"x": (0, 64), "y": (0, 64), "z": (100, 102)}))
+    code, _, err = run_in_process(devboss, *_args("bossdb://demo/cortex/em,fluo", tmp_path,
+                                                  box={"x": (0, 64), "y": (0, 64), "z": (100, 102)}))
     assert code == 6 and "already holds fluo_z00101.tif" in err
     assert (tmp_path / "fluo_z00101.tif").read_bytes() == b"mine"
 
 
 # --- Resume -------------------------------------------------------------------------------------------------
 
-RESUME_BOX = {"x": (0, 1024), "y": (0, 1024), "z": (100, 164)}  # 10 blocks per channel at --block-mb 1
+RESUME_BOX = {"x": (0, 512), "y": (0, 1024), "z": (100, 164)}  # 10 blocks per channel at --block-mb 1
 
 
 @pytest.fixture
@@ -231,7 +232,7 @@ def test_a_multi_channel_download_killed_in_its_second_channel_resumes_without_r
     assert len(read_stack(out, "em")[1]) == 64  # the first channel is complete on disk
     assert not (out / "provenance.json").exists()
 
-    code, _, err = run_cli(devboss, *args)
+    code, _, err = run_in_process(devboss, *args)
     assert code == 0, err
     assert cutouts_served(devboss, "demo/cortex/em") == 0
     assert cutouts_served(devboss, "demo/cortex/fluo") == fluo_blocks - len(fluo_done)
@@ -244,7 +245,7 @@ def test_a_multi_channel_download_killed_in_its_second_channel_resumes_without_r
 
     # a third run has nothing left to do
     reset_stats(devboss)
-    assert run_cli(devboss, *args)[0] == 0
+    assert run_in_process(devboss, *args)[0] == 0
     assert cutouts_served(devboss, "demo/cortex/em") == 0 and cutouts_served(devboss, "demo/cortex/fluo") == 0
 
 
@@ -252,7 +253,7 @@ def test_an_interrupted_multi_channel_download_refuses_a_rerun_with_fewer_channe
     out = tmp_path / "out"
     _kill_during_second_channel(devboss, out, _args("bossdb://demo/cortex/em,fluo", out, box=RESUME_BOX),
                                 "em", "fluo", at_least=1)
-    code, _, err = run_cli(devboss, *_args("bossdb://demo/cortex/em", out, box=RESUME_BOX))
+    code, _, err = run_in_process(devboss, *_args("bossdb://demo/cortex/em", out, box=RESUME_BOX))
     assert code == 6
     assert "other arguments (resource: bossdb://demo/cortex/em now, bossdb://demo/cortex/em,fluo before)" in err
 
@@ -260,7 +261,7 @@ def test_an_interrupted_multi_channel_download_refuses_a_rerun_with_fewer_channe
 def test_a_manifest_from_a_single_channel_run_without_channel_tags_still_resumes(devboss, tmp_path):
     """Block lines written before multi-channel runs carry no channel: they belong to the one channel."""
     args = _args("bossdb://demo/cortex/em", tmp_path, box={"x": (0, 64), "y": (0, 64), "z": (100, 128)})
-    assert run_cli(devboss, *args)[0] == 0  # slabs z 100:112 and 112:128, one block each
+    assert run_in_process(devboss, *args)[0] == 0  # slabs z 100:112 and 112:128, one block each
     manifest = tmp_path / ".boss-cutout.jsonl"
     lines = []
     for line in manifest.read_text().splitlines():
@@ -272,14 +273,14 @@ def test_a_manifest_from_a_single_channel_run_without_channel_tags_still_resumes
     manifest.write_text("".join(lines))
     (tmp_path / "em_z00120.tif").unlink()  # the second slab lost a slice: only it is fetched again
     reset_stats(devboss)
-    assert run_cli(devboss, *args)[0] == 0
+    assert run_in_process(devboss, *args)[0] == 0
     assert cutouts_served(devboss, "demo/cortex/em") == 1
     np.testing.assert_array_equal(read_stack(tmp_path, "em")[0],
                                   _expected("em", {"x": (0, 64), "y": (0, 64), "z": (100, 128)}))
 
 
 def test_help_describes_several_channels(devboss):
-    code, out, _ = run_cli(devboss, "--help")
+    code, out, _ = run_in_process(devboss, "--help")
     assert code == 0
     assert "resource [resource ...]" in out and "bossdb://collection/experiment/em,fluo" in out
     assert "Channels: several channels of one experiment download in one run" in out

@@ -1,4 +1,6 @@
-"""boss-cutout downloads a multi-block box voxel for voxel as intern's get_cutout returns it."""
+"""boss-cutout downloads a multi-block box voxel for voxel as intern's get_cutout returns it.
+
+The downloads run in this process (common.run_in_process); what the process prints runs it as a subprocess."""
 import json
 
 import numpy as np
@@ -8,10 +10,11 @@ from intern.resource.boss.resource import ChannelResource
 
 from devboss.api import procedural
 
-from .common import cutouts_served, read_stack, reset_stats, run_cli
+from .common import cutouts_served, read_stack, reset_stats, run_cli, run_in_process
 
-# 3 x-blocks (--block-mb 1) x 2 y-blocks x 3 z-slabs, with edges off the cuboid grid on every axis.
-BOX = {"x": (300, 1400), "y": (100, 700), "z": (104, 140)}
+# 3 x-blocks (--block-mb 1) x 2 y-blocks x 3 z-slabs, with edges off the cuboid grid on every axis (a thin
+# slice of each edge block: the same 18 blocks as a bigger box, in an eighth of the voxels).
+BOX = {"x": (400, 1100), "y": (400, 600), "z": (110, 130)}
 DTYPES = {"em": "uint8", "fluo": "uint16", "seg": "uint64"}
 
 
@@ -28,10 +31,10 @@ def _intern(devboss, channel, res=0, box=BOX):
 
 @pytest.mark.parametrize("channel", ["em", "fluo", "seg"])
 def test_a_tiff_stack_equals_interns_cutout(devboss, tmp_path, channel):
-    code, _, err = run_cli(devboss, *_args(channel, tmp_path))
+    code, _, err = run_in_process(devboss, *_args(channel, tmp_path))
     assert code == 0, err
     stack, names = read_stack(tmp_path, channel)
-    assert names[0] == f"{channel}_z00104.tif" and names[-1] == f"{channel}_z00139.tif"
+    assert names[0] == f"{channel}_z00110.tif" and names[-1] == f"{channel}_z00129.tif"
     expected = _intern(devboss, channel)
     assert stack.dtype == expected.dtype
     np.testing.assert_array_equal(stack, expected)
@@ -43,10 +46,10 @@ def test_a_tiff_stack_equals_interns_cutout(devboss, tmp_path, channel):
 
 @pytest.mark.parametrize("channel", ["em", "fluo", "seg"])
 def test_an_ome_tiff_equals_interns_cutout(devboss, tmp_path, channel):
-    code, _, err = run_cli(devboss, *_args(channel, tmp_path, "--format", "ome-tiff"))
+    code, _, err = run_in_process(devboss, *_args(channel, tmp_path, "--format", "ome-tiff"))
     assert code == 0, err
     suffix = ".tif" if channel == "seg" else ".ome.tif"  # OME has no uint64: a plain BigTIFF then
-    path = tmp_path / f"demo_cortex_{channel}_r0_x300-1400_y100-700_z104-140{suffix}"
+    path = tmp_path / f"demo_cortex_{channel}_r0_x400-1100_y400-600_z110-130{suffix}"
     np.testing.assert_array_equal(tifffile.imread(path), _intern(devboss, channel))
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == sorted([".boss-cutout.jsonl", path.name, "provenance.json"])
@@ -54,7 +57,7 @@ def test_an_ome_tiff_equals_interns_cutout(devboss, tmp_path, channel):
 
 def test_a_lower_resolution_is_calibrated_for_its_level(devboss, tmp_path):
     box = {"x": (0, 700), "y": (0, 520), "z": (100, 120)}
-    code, _, err = run_cli(devboss, *_args("em", tmp_path, res=1, box=box))
+    code, _, err = run_in_process(devboss, *_args("em", tmp_path, res=1, box=box))
     assert code == 0, err
     stack, _ = read_stack(tmp_path, "em")
     np.testing.assert_array_equal(stack, _intern(devboss, "em", res=1, box=box))
@@ -65,7 +68,7 @@ def test_a_lower_resolution_is_calibrated_for_its_level(devboss, tmp_path):
 
 def test_uint64_slices_carry_the_voxel_size_as_json(devboss, tmp_path):
     box = {"x": (0, 64), "y": (0, 64), "z": (100, 102)}
-    assert run_cli(devboss, *_args("seg", tmp_path, box=box))[0] == 0
+    assert run_in_process(devboss, *_args("seg", tmp_path, box=box))[0] == 0
     with tifffile.TiffFile(tmp_path / "seg_z00100.tif") as tif:
         assert tif.shaped_metadata[0]["voxel_size"] == [4.0, 4.0, 40.0]
         assert tif.shaped_metadata[0]["unit"] == "nanometers"
@@ -73,7 +76,7 @@ def test_uint64_slices_carry_the_voxel_size_as_json(devboss, tmp_path):
 
 def test_it_writes_a_provenance_sidecar(devboss, tmp_path):
     box = {"x": (0, 64), "y": (0, 64), "z": (100, 102)}
-    assert run_cli(devboss, *_args("em", tmp_path, box=box))[0] == 0
+    assert run_in_process(devboss, *_args("em", tmp_path, box=box))[0] == 0
     doc = json.loads((tmp_path / "provenance.json").read_text())
     assert doc["tool"] == "boss-cutout" and doc["boss_url"] == devboss.url
     assert doc["files"] == ["em_z00100.tif", "em_z00101.tif"]
@@ -87,24 +90,24 @@ def test_a_private_channel_downloads_with_its_owners_token(devboss, tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text(devboss.token("alice") + "\n")
     out = tmp_path / "out"
-    code, _, err = run_cli(devboss, "bossdb://alice_lab/private_exp/em", "-x", "0:100", "-y", "0:100", "-z", "0:20",
-                           "--out", out, "--token-file", token_file, "--quiet")
+    code, _, err = run_in_process(devboss, "bossdb://alice_lab/private_exp/em", "-x", "0:100", "-y", "0:100",
+                                  "-z", "0:20", "--out", out, "--token-file", token_file, "--quiet")
     assert code == 0, err
     assert len(list(out.glob("em_z*.tif"))) == 20
 
 
 def test_the_token_can_come_from_the_environment(devboss, tmp_path):
-    code, _, err = run_cli(devboss, "bossdb://alice_lab/private_exp/em", "-x", "0:10", "-y", "0:10", "-z", "0:1",
-                           "--out", tmp_path, "--quiet", token=devboss.token("alice"))
+    code, _, err = run_in_process(devboss, "bossdb://alice_lab/private_exp/em", "-x", "0:10", "-y", "0:10",
+                                  "-z", "0:1", "--out", tmp_path, "--quiet", token=devboss.token("alice"))
     assert code == 0, err
 
 
 def test_rerunning_a_finished_download_fetches_nothing(devboss, tmp_path):
     box = {"x": (0, 600), "y": (0, 64), "z": (100, 120)}
-    assert run_cli(devboss, *_args("fluo", tmp_path, box=box))[0] == 0
+    assert run_in_process(devboss, *_args("fluo", tmp_path, box=box))[0] == 0
     before = {p.name: p.read_bytes() for p in tmp_path.glob("*.tif")}
     reset_stats(devboss)
-    code, _, err = run_cli(devboss, *_args("fluo", tmp_path, box=box)[:-1])  # without --quiet
+    code, _, err = run_in_process(devboss, *_args("fluo", tmp_path, box=box)[:-1])  # without --quiet
     assert code == 0 and "already complete" in err
     assert cutouts_served(devboss, "demo/cortex/fluo") == 0
     assert {p.name: p.read_bytes() for p in tmp_path.glob("*.tif")} == before

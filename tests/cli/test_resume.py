@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 import tifffile
 
-from cutouts.blocks import Box, plan_blocks
+from cutouts.pipeline.plan import Box, plan_blocks
 from devboss.api import procedural
 
 from .common import (
-    cutouts_served, manifest_blocks, read_stack, reset_faults, reset_stats, run_cli, set_faults, start_cli,
+    cutouts_served, manifest_blocks, read_stack, reset_faults, reset_stats, run_in_process, set_faults,
+    start_cli,
 )
 
 KEY = "demo/large/em"
-BOX = {"x": (0, 1024), "y": (0, 2048), "z": (0, 64)}  # 16 blocks of 1024x512x16 at --block-mb 1
+BOX = {"x": (0, 512), "y": (0, 2048), "z": (0, 64)}  # 16 blocks of 512x512x16 (one cuboid) at --block-mb 1
 BLOCKS = len(plan_blocks(Box(BOX["x"], BOX["y"], BOX["z"]), "uint8", 1024 * 1024))  # what the command plans
 
 
@@ -68,7 +69,7 @@ def test_a_killed_download_resumes_without_refetching_finished_blocks(devboss, t
     _finished_slices_are_complete(out, expected)
     assert list(out.glob("*.part"))  # the unfinished slab waits in staging files
 
-    code, _, err = run_cli(devboss, *_args(out))
+    code, _, err = run_in_process(devboss, *_args(out))
     assert code == 0, err
     assert cutouts_served(devboss, KEY) == BLOCKS - len(done)
     stack, names = read_stack(out, "em")
@@ -76,7 +77,7 @@ def test_a_killed_download_resumes_without_refetching_finished_blocks(devboss, t
     np.testing.assert_array_equal(stack, expected)
 
     fresh = tmp_path / "fresh"
-    assert run_cli(devboss, *_args(fresh))[0] == 0
+    assert run_in_process(devboss, *_args(fresh))[0] == 0
     for name in names:
         assert (out / name).read_bytes() == (fresh / name).read_bytes()
 
@@ -86,7 +87,7 @@ def test_ctrl_c_exits_130_and_the_rerun_finishes(devboss, tmp_path, slow_boss):
     proc = _interrupt(devboss, out, signal.SIGINT)
     assert proc.returncode == 130
     done = set(manifest_blocks(out))
-    code, _, err = run_cli(devboss, *_args(out))
+    code, _, err = run_in_process(devboss, *_args(out))
     assert code == 0, err
     assert cutouts_served(devboss, KEY) == BLOCKS - len(done)
     np.testing.assert_array_equal(read_stack(out, "em")[0], _expected())
@@ -97,10 +98,10 @@ def test_a_killed_ome_tiff_download_resumes(devboss, tmp_path, slow_boss):
     _interrupt(devboss, out, signal.SIGKILL, "--format", "ome-tiff")
     done = set(manifest_blocks(out))
     assert not list(out.glob("*.ome.tif"))  # only the .part so far
-    code, _, err = run_cli(devboss, *_args(out, "--format", "ome-tiff"))
+    code, _, err = run_in_process(devboss, *_args(out, "--format", "ome-tiff"))
     assert code == 0, err
     assert cutouts_served(devboss, KEY) == BLOCKS - len(done)
-    np.testing.assert_array_equal(tifffile.imread(out / "demo_large_em_r0_x0-1024_y0-2048_z0-64.ome.tif"),
+    np.testing.assert_array_equal(tifffile.imread(out / "demo_large_em_r0_x0-512_y0-2048_z0-64.ome.tif"),
                                   _expected())
 
 
@@ -110,36 +111,36 @@ def test_a_lost_staging_file_makes_its_slab_fetched_again(devboss, tmp_path, slo
     parts = sorted(out.glob("*.part"))
     assert parts
     parts[0].unlink()
-    assert run_cli(devboss, *_args(out))[0] == 0
+    assert run_in_process(devboss, *_args(out))[0] == 0
     np.testing.assert_array_equal(read_stack(out, "em")[0], _expected())
 
 
 def test_a_manifest_line_cut_short_is_ignored(devboss, tmp_path):
     out = tmp_path / "out"
     args = ["bossdb://demo/cortex/em", "-x", "0:64", "-y", "0:64", "-z", "100:104", "--out", out, "--quiet"]
-    assert run_cli(devboss, *args)[0] == 0
+    assert run_in_process(devboss, *args)[0] == 0
     manifest = out / ".boss-cutout.jsonl"
     lines = manifest.read_text().splitlines()
     manifest.write_text(lines[0] + "\n" + '{"blo')  # killed while writing the first block's line
     (out / "em_z00100.tif").unlink()
-    assert run_cli(devboss, *args)[0] == 0
+    assert run_in_process(devboss, *args)[0] == 0
     assert manifest.read_text().splitlines()[1] == lines[1]
 
 
 def test_a_rerun_with_other_arguments_is_refused(devboss, tmp_path, slow_boss):
     out = tmp_path / "out"
     _interrupt(devboss, out, signal.SIGKILL, at_least=1)
-    code, _, err = run_cli(devboss, "bossdb://demo/large/em", "-x", "0:512", "-y", "0:2048", "-z", "0:64",
-                           "--out", out, "--block-mb", "1", "--quiet")
+    code, _, err = run_in_process(devboss, "bossdb://demo/large/em", "-x", "0:256", "-y", "0:2048", "-z", "0:64",
+                                  "--out", out, "--block-mb", "1", "--quiet")
     assert code == 6
-    assert "other arguments (x: 0:512 now, 0:1024 before)" in err
+    assert "other arguments (x: 0:256 now, 0:512 before)" in err
     assert "same arguments to resume" in err
 
 
 def test_renames_left_undone_are_finished_and_lost_slices_fetched_again(devboss, tmp_path):
     out = tmp_path / "out"
     args = ["bossdb://demo/cortex/em", "-x", "0:64", "-y", "0:64", "-z", "100:128", "--out", out, "--quiet"]
-    assert run_cli(devboss, *args)[0] == 0  # slabs z 100:112 and 112:128, one block each
+    assert run_in_process(devboss, *args)[0] == 0  # slabs z 100:112 and 112:128, one block each
     manifest = out / ".boss-cutout.jsonl"
     manifest.write_text("".join(line + "\n" for line in manifest.read_text().splitlines() if "finished" not in line))
     # killed while renaming the first slab's slices; the second slab lost a slice and its staging file
@@ -147,7 +148,7 @@ def test_renames_left_undone_are_finished_and_lost_slices_fetched_again(devboss,
         (out / f"em_z00{z}.tif").rename(out / f"em_z00{z}.tif.part")
     (out / "em_z00120.tif").unlink()
     reset_stats(devboss)
-    assert run_cli(devboss, *args)[0] == 0
+    assert run_in_process(devboss, *args)[0] == 0
     assert cutouts_served(devboss, "demo/cortex/em") == 1
     expected = procedural.cutout("demo/cortex/em", "uint8", "image", 0, (0, 64), (0, 64), (100, 128))[0]
     np.testing.assert_array_equal(read_stack(out, "em")[0], expected)

@@ -1,5 +1,6 @@
 """Cutout GETs through intern itself and through raw requests (boss-api.md section 5), checked voxel for
-voxel against devboss.api.procedural; and volumes loaded with `load_volume` (on a devboss of its own)."""
+voxel against devboss.api.procedural; and volumes loaded with `load_volume` (on the devboss for tests that
+write, tests/devboss/conftest.py)."""
 import io
 import zlib
 
@@ -12,7 +13,6 @@ from PIL import Image
 
 from devboss import procs
 from devboss.api import procedural
-from tests.conftest import start_devboss
 
 EM = ChannelResource("em", "demo", "cortex", type="image", datatype="uint8")
 FLUO = ChannelResource("fluo", "demo", "cortex", type="image", datatype="uint16")
@@ -156,13 +156,13 @@ def test_it_counts_cutouts_per_channel(devboss):
     assert after["total"] >= 3
 
 
-# ---- load_volume, on a devboss of this module's own (it adds a collection) ------------------------------
+# ---- load_volume, on the devboss for tests that write (it adds a collection) -----------------------------
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
+def loaded(tmp_path_factory, writable_devboss):
     root = tmp_path_factory.mktemp("devboss-load")
-    server = start_devboss(root / "var")
+    server = writable_devboss
     rng = np.random.default_rng(7)
     volume = rng.integers(0, 255, size=(20, 300, 700), dtype=np.uint8)
     np.save(root / "vol.npy", volume)
@@ -180,8 +180,7 @@ def loaded(tmp_path_factory):
         ["loaded", "folder", "seg", str(folder), "--public"],
     ):
         procs.run_devboss_command(["load_volume", *args], server.env, capture=True)
-    yield server, {"em": volume, "fluo": stack, "seg": labels}
-    procs.stop(server.proc)
+    return server, {"em": volume, "fluo": stack, "seg": labels}
 
 
 def test_it_serves_a_loaded_npy_volume_at_every_level(loaded):

@@ -1,21 +1,16 @@
 """Resource endpoints through intern itself (boss-api.md section 4): reads on the shared seeded
-devboss, writes on a fresh devboss of this module's own."""
+devboss, writes on a devboss of the devboss tests' own (tests/devboss/conftest.py)."""
 import pytest
 from intern.resource.boss.resource import (
     ChannelResource, CollectionResource, CoordinateFrameResource, ExperimentResource,
 )
 from requests import HTTPError
 
-from devboss import procs
-from tests.conftest import start_devboss
 
-
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory):
-    """A devboss of this module's own, for tests that write."""
-    server = start_devboss(tmp_path_factory.mktemp("devboss-writes"))
-    yield server
-    procs.stop(server.proc)
+@pytest.fixture
+def fresh(writable_devboss):
+    """The devboss for tests that write."""
+    return writable_devboss
 
 
 def test_it_lists_public_collections_for_anonymous_callers(devboss):

@@ -1,16 +1,18 @@
 """`python -m devboss seed` and `createtoken` (devboss.demo is the data they load)."""
 import json
+import shutil
 
 import pytest
 
 from devboss import demo, procs
+from devboss.testing import migrated_database
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("devboss-seed")
     env = {"DEVBOSS_VAR_DIR": str(var_dir), "DEVBOSS_DB": str(var_dir / "db.sqlite3")}
-    procs.run_devboss_command(["migrate", "--noinput", "-v", "0"], env)
+    shutil.copyfile(migrated_database(), env["DEVBOSS_DB"])  # what `migrate` makes, made once per session
     creds = var_dir / "credentials.json"
     first = procs.run_devboss_command(["seed", "--credentials-file", str(creds)], env, capture=True)
     return {"env": env, "creds": creds, "stdout": first.stdout}

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from devboss import procs
-from tests.conftest import start_devboss
+from devboss.testing import start_devboss
 from tests.jobs import login_token, start_worker, worker_env  # the fixtures are global (tests/conftest.py)
 
 

@@ -22,8 +22,11 @@ from tests.reliability.conftest import (
 )
 
 TMPFS_BYTES = 24 * 1024 * 1024
-READ_TIMEOUT = 2  # seconds; a hanging devboss sleeps longer than this
+READ_TIMEOUT = 1  # seconds; a hanging devboss sleeps longer than this, a slow one half as long
 RETRIES = 12
+# Seconds, doubled per retry: 0.4 s in all over the 12 retries of a block that always fails (no test here
+# measures the backoff; at 0.002 s it added 8 s to each such test).
+RETRY_BACKOFF = 0.0001
 
 
 def _mount_tmpfs(path):
@@ -69,7 +72,7 @@ def worker_env_for(settings_dict, devboss, redis_url, results):
         "CUTOUT_RESULTS_DIR": str(results),
         "BOSS_READ_TIMEOUT": str(READ_TIMEOUT),
         "CUTOUT_BLOCK_RETRIES": str(RETRIES),
-        "CUTOUT_RETRY_BACKOFF": "0.002",
+        "CUTOUT_RETRY_BACKOFF": str(RETRY_BACKOFF),
         "LOG_LEVEL": "INFO",
     })
 
@@ -108,8 +111,8 @@ def assert_no_files(job):
 
 
 def test_a_cancelled_running_job_stops_leaves_no_file_and_the_worker_takes_the_next(alice, fault_devboss):
-    set_faults(fault_devboss, delay_rate=1.0, delay_seconds=1.0)
-    slow = submit(alice, x=(0, 2048), y=(0, 2048), z=(100, 104))  # 16 blocks of 1 MiB, 1 s each
+    set_faults(fault_devboss, delay_rate=1.0, delay_seconds=READ_TIMEOUT / 2)
+    slow = submit(alice, x=(0, 2048), y=(0, 2048), z=(100, 104))  # 16 blocks of 1 MiB, 0.5 s each
     nxt = submit(alice, x=(0, 300), y=(0, 300), z=(100, 104))
     def progressed():
         slow.refresh_from_db()
@@ -151,7 +154,7 @@ def test_a_job_whose_blocks_always_fail_ends_failed_with_bosss_reason_and_no_fil
 
 
 def test_a_hanging_boss_is_retried_then_the_job_fails_with_a_timeout(alice, fault_devboss):
-    set_faults(fault_devboss, delay_rate=1.0, delay_seconds=READ_TIMEOUT + 3)
+    set_faults(fault_devboss, delay_rate=1.0, delay_seconds=READ_TIMEOUT + 2)
     job = wait_for_job(submit(alice, x=(0, 512), y=(0, 512), z=(100, 104)), timeout=150)
     assert job.state == "failed"
     assert "did not answer in time" in job.error and f"after {RETRIES + 1} tries" in job.error, job.error

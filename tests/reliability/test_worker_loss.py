@@ -3,6 +3,7 @@ group, as the OOM killer or a lost machine would), a Redis we stop and start aga
 own slowed down with fault delays so that jobs are caught mid-way. No job may stay running for ever, and
 a half-written file is never served."""
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -24,10 +25,10 @@ BOX = {"x": (0, 2048), "y": (0, 2048), "z": (100, 104)}  # 16 blocks of 1 MiB
 @pytest.fixture
 def stack(fault_devboss, transactional_db, point_at, tmp_path):
     """A Redis of the test's own (persistent: a restart keeps the queue), a way to start workers on it,
-    and alice logged in at the fault devboss. Everything is stopped at the end."""
+    and alice logged in at the fault devboss. Everything is stopped at the end (the workers killed)."""
     from django.db import connection
 
-    started = []
+    started, workers = [], []
     port = procs.free_port()
     state = {"port": port, "redis_url": f"redis://127.0.0.1:{port}/0", "results": tmp_path / "results"}
     state["results"].mkdir()
@@ -44,7 +45,7 @@ def stack(fault_devboss, transactional_db, point_at, tmp_path):
             "CUTOUT_STALE_SECONDS": "3",  # a redelivered running job is taken once it made no progress for 3 s
         })
         proc = start_worker(env, tmp_path / f"{name}.log")
-        started.append(proc)
+        workers.append(proc)
         return proc
 
     state.update(redis=redis, worker=worker, log_dir=tmp_path)
@@ -54,6 +55,9 @@ def stack(fault_devboss, transactional_db, point_at, tmp_path):
     state["alice"] = user_with_token(fault_devboss, "alice")
     yield state
     reset_faults(fault_devboss)
+    for proc in workers:  # the test is over: no need to wait for a warm shutdown (seconds each)
+        if proc.poll() is None:
+            kill_group(proc)
     for proc in reversed(started):
         procs.stop(proc)
 
@@ -71,6 +75,16 @@ def wait_running(job, blocks=2, timeout=60):
 
     wait_until(progressed, timeout, message=f"job {job.pk} to progress")
     assert job.state == "running" and job.blocks_done < job.blocks_total, (job.state, job.error)
+
+
+def wait_redeliverable(job, visibility_timeout):
+    """Wait until the job's message, taken by a worker when the job started, is older than the visibility
+    timeout. A worker started after that restores it at once: kombu's Redis transport looks for such messages
+    when a worker starts polling, and after that only every 100 s (unacked_restore_interval 10 s times
+    unacked_restore_throttle 10), so a worker started earlier would leave the job waiting that long."""
+    job.refresh_from_db()
+    delivered = job.started.timestamp()  # the message was delivered just before
+    time.sleep(max(0.0, delivered + visibility_timeout + 0.5 - time.time()))
 
 
 def assert_not_served(client, job):
@@ -99,6 +113,7 @@ def test_a_job_whose_worker_is_killed_is_redelivered_to_a_new_worker_and_complet
     assert job.state == "running"  # nobody told the database: only redelivery (or upkeep) can help
     assert_not_served(client, job)
     reset_faults(fault_devboss)
+    wait_redeliverable(job, visibility_timeout=5)
     stack["worker"](visibility_timeout=5, name="worker-2")
     try:
         job = wait_for_job(job, timeout=60)
