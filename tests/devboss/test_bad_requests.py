@@ -46,10 +46,9 @@ def test_it_answers_9003_for_old_api_versions(devboss):
 
 
 @pytest.mark.parametrize("path", ["/v1/nothing/here", "/v2/collection/", "/favicon.ico"])
-def test_it_answers_unrouted_paths_with_json(devboss, path):
+def test_it_answers_unrouted_paths_with_an_html_404_as_boss_does(devboss, path):
     response = get(devboss, path)
-    assert_boss_error(response, 404, 1000)
-    assert response.json()["message"] == f"Invalid URL: {path}"
+    assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html")
 
 
 def test_it_answers_401_json_for_a_bad_token(devboss):
@@ -91,7 +90,7 @@ def test_it_answers_400_for_invalid_fields(devboss, body):
 def test_it_lists_collections_at_the_double_slash_intern_uses(devboss):
     response = get(devboss, "/v1/collection//", headers={"Content-Type": "application/json"})
     assert response.status_code == 200
-    assert response.json() == {"collections": ["demo"]}
+    assert response.json() == {"collections": ["demo", "realboss"]}
 
 
 @pytest.mark.parametrize(

@@ -121,11 +121,10 @@ def test_it_answers_blosc_for_any_accept_and_for_none(devboss):
         assert np.array_equal(arr, want)
 
 
-def test_it_answers_small_cutouts_as_json(devboss):
+def test_it_answers_json_cutouts_with_a_500_page_as_boss_does(devboss):
+    """The real BOSS's JSON renderer can't serialise the array (real-boss.md 10)."""
     response = requests.get(cutout_url(devboss, "demo/cortex/seg/0/0:40/0:30/100:102"), headers={"Accept": "application/json"})
-    assert response.headers["Content-Type"] == "application/json"
-    want = expected("demo/cortex/seg", "uint64", "annotation", 0, [0, 40], [0, 30], [100, 102])[0]
-    assert response.json() == want.tolist()
+    assert response.status_code == 500 and response.headers["Content-Type"].startswith("text/html")
 
 
 def test_it_filters_annotation_ids(devboss):

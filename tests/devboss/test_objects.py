@@ -75,12 +75,16 @@ def test_the_loose_bounding_box_is_cuboid_aligned(devboss):
     ("5/?type=tight", 404, 4004),
     ("18446744073709551615/", 404, 4004),
     ("5/?type=wobbly", 400, 1005),
-    ("abc/", 400, 1005),
 ])
 def test_bounding_box_errors(devboss, query, status, code):
     response = requests.get(f"{devboss.url}/v1/boundingbox/demo/cortex/seg/0/{query}")
     assert response.status_code == status
     assert response.json()["code"] == code
+
+
+def test_a_bounding_box_of_an_id_that_is_not_a_number_is_an_html_404(devboss):
+    response = requests.get(f"{devboss.url}/v1/boundingbox/demo/cortex/seg/0/abc/")
+    assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html")
 
 
 def test_reserve_hands_out_sequential_ids_never_reused(devboss):

@@ -24,7 +24,7 @@ def _headers(devboss, who):
 
 def test_it_lists_and_reads_alice_lab_for_alice(devboss):
     rmt = devboss.remote(devboss.token("alice"))
-    assert rmt.list_collections() == ["alice_lab", "demo"]
+    assert rmt.list_collections() == ["alice_lab", "demo", "realboss"]
     assert rmt.get_project(CollectionResource("alice_lab")).creator == "alice"
     assert rmt.list_channels("alice_lab", "private_exp") == ["em", "seg"]
     assert rmt.get_channel("em", "alice_lab", "private_exp").public is False
@@ -37,7 +37,7 @@ def test_it_lets_alice_read_every_level_of_her_collection(devboss, path):
 
 
 def test_it_lets_staff_see_every_collection(devboss):
-    assert devboss.remote(devboss.token("admin")).list_collections() == ["alice_lab", "bob_lab", "demo"]
+    assert devboss.remote(devboss.token("admin")).list_collections() == ["alice_lab", "bob_lab", "demo", "realboss"]
 
 
 @pytest.mark.parametrize("who", ["bob", "public", None])

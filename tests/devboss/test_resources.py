@@ -14,7 +14,7 @@ def fresh(writable_devboss):
 
 
 def test_it_lists_public_collections_for_anonymous_callers(devboss):
-    assert devboss.remote("public").list_collections() == ["demo"]
+    assert devboss.remote("public").list_collections() == ["demo", "realboss"]
 
 
 def test_it_gets_a_collection(devboss):

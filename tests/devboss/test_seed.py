@@ -52,8 +52,10 @@ def test_it_loads_every_demo_resource(seeded):
     assert {("bossapi.coordinateframe", f["name"]) for f in demo.COORD_FRAMES} <= names
     channels = [row for row in rows if row["model"] == "bossapi.channel"]
     expected = sum(len(e["channels"]) for c in demo.COLLECTIONS for e in c["experiments"])
-    assert len(channels) == expected == 8
-    assert all(ch["fields"]["downsample_status"] == "DOWNSAMPLED" for ch in channels)
+    assert len(channels) == expected == 17  # 8 demo channels and the realboss collection's 9
+    statuses = {ch["fields"]["name"] + "@" + str(ch["fields"]["experiment"]): ch["fields"]["downsample_status"]
+                for ch in channels}
+    assert sum(status != "DOWNSAMPLED" for status in statuses.values()) == 2  # realboss/pending's em and seg
 
 
 def test_it_gives_admin_staff_rights_and_names_to_alice(seeded):
