@@ -11,24 +11,18 @@ from django.contrib.auth.signals import user_logged_in
 from django.utils import timezone
 
 from devboss.api import procedural
+from tests.cutouts.test_jobs import wait_for
 from tests.jobs import login_token, password_grant
 
 BOX = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
        "x": [0, 1024], "y": [0, 1024], "z": [100, 164]}  # 16 blocks of one cuboid each (1 MiB blocks)
 
 
+WAITING_OR_ENDED = ("done", "failed", "cancelled", "needs_login")
+
+
 def expected():
     return procedural.cutout("demo/cortex/em", "uint8", "image", 0, BOX["x"], BOX["y"], BOX["z"], (0, 1))[0]
-
-
-def wait_for(job, states=("done", "failed", "cancelled", "needs_login"), timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.state in states:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job stayed {job.state} ({job.blocks_done}/{job.blocks_total}): {job.error}")
 
 
 def admin(devboss):
@@ -57,7 +51,7 @@ def test_a_scripts_job_runs_with_its_own_token_when_the_browser_session_is_gone(
     assert response.status_code == 202, response.content
     job = CutoutJob.objects.get(pk=response.json()["id"])
     assert job.token_sealed and token not in job.token_sealed  # kept, encrypted
-    job = wait_for(job)
+    job = wait_for(job, states=WAITING_OR_ENDED)
     assert job.state == "done", job.error
     np.testing.assert_array_equal(tifffile.imread(job.result_path), expected())
     assert job.token_sealed == ""  # deleted when the job ended
@@ -87,7 +81,7 @@ def test_a_job_with_no_valid_token_left_waits_for_a_login_and_then_finishes(alic
             time.sleep(0.05)
             job.refresh_from_db()
         revoke(devboss, token)  # the script's token dies mid-job, and there is no session to renew through
-        job = wait_for(job)
+        job = wait_for(job, states=WAITING_OR_ENDED)
     finally:
         requests.delete(f"{devboss.url}/devboss/faults", headers=admin(devboss), timeout=10)
     assert job.state == "needs_login", job.error

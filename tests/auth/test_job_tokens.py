@@ -32,11 +32,11 @@ def test_a_job_outlives_three_token_lifetimes(portal, oidc_devboss, redis_server
     portal.OIDC_CLIENT_ID, portal.OIDC_CLIENT_SECRET = "endpoint", ""
     alice = django_user_model.objects.create_user("alice", email="alice@example.org")
     first = login_token(alice, oidc_devboss, "alice").token
-    box = {"x": [0, 1024], "y": [0, 1024], "z": [100, 228]}  # 32 blocks of one cuboid each
+    box = {"x": [0, 1024], "y": [0, 1024], "z": [100, 228]}  # 16 blocks (whole rows of 1024 × 512 × 16)
     job = validate(alice, {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0, **box})
     job.save()
     assert job.start("in-process")
-    faults = {"delay_rate": 1.0, "delay_seconds": 0.3}  # 32 blocks, one at a time: about 10 s
+    faults = {"delay_rate": 1.0, "delay_seconds": 0.5}  # 16 blocks, one at a time: 8 s at least
     requests.post(f"{oidc_devboss.url}/devboss/faults", json=faults, headers=admin(oidc_devboss),
                   timeout=10).raise_for_status()
     started = time.monotonic()

@@ -22,7 +22,7 @@ def wait_for(job, states=("done", "failed", "cancelled"), timeout=120):
         job.refresh_from_db()
         if job.state in states:
             return job
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"job stayed {job.state} ({job.blocks_done}/{job.blocks_total}): {job.error}")
 
 

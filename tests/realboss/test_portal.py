@@ -1,6 +1,5 @@
 """The portal and boss-cutout against what the real BOSS does (devboss behaves like it by default): each
 behaviour of ../shared/real-boss.md as a user meets it, on the `realboss` demo collection."""
-import time
 
 import numpy as np
 import pytest
@@ -9,18 +8,9 @@ import tifffile
 from cutouts import service
 from cutouts.validation import CutoutInvalid, validate
 from tests.cli.common import run_in_process as run_cli
+from tests.cutouts.test_jobs import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
-
-
-def wait_for(job, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.state in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job stayed {job.state}: {job.error}")
 
 
 def boss_voxels(devboss, experiment, channel, level, x, y, z, t=None):

@@ -47,7 +47,7 @@ class Plan:
 
 
 def slice_name(spec, z, t=None):
-    channel, (z_lo, z_hi) = spec.channels[0].name, spec.box.z
+    channel, z_hi = spec.channels[0].name, spec.box.z[1]
     width = max(5, len(str(z_hi - 1)))
     if spec.time_range:
         return f"{channel}_t{t:0{max(3, len(str(spec.box.t[1] - 1)))}d}_z{z:0{width}d}.tif"
