@@ -108,7 +108,9 @@ def main():
                        check=True)
         started.append(procs.start_gunicorn("portal.wsgi:application", portal_port, portal_env, log=log("portal")))
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "info", "--concurrency", "2"],
+            # -B: the periodic upkeep (expired results, stale jobs, jobs left waiting for a login) runs too
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-B", "-l", "info", "--concurrency", "2",
+             "--schedule", str(Path(var_dir) / "celerybeat-schedule")],
             env=penv, cwd=REPO, stdout=log("worker"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         started.append(worker)

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -6,6 +7,7 @@ from portal import health, views
 urlpatterns = [
     path("", views.home, name="portal-home"),
     path("healthz", health.healthz, name="portal-healthz"),  # no login, no secrets (portal/health.py)
+    path("admin/", admin.site.urls),  # staff: jobs and short links (cutouts/admin.py)
     path("", include("portal.urls_auth")),    # login, logout, /api/ authentication (OIDC)
     path("", include("portal.urls_browse")),  # collections, experiments, channels, /api/ browse
     # The OpenAPI schema and its Swagger UI, public. The split view serves the UI's start-up script from

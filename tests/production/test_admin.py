@@ -1,15 +1,11 @@
 """The admin: staff see every cutout job and short link, read-only, and may cancel jobs (no devboss needed)."""
 import pytest
-from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.urls import path
 
 from cutouts.models import CutoutJob
 from portal.models import ShortLink
 
-# The portal's own URLconf routes no admin yet; these tests mount it on their own.
-urlpatterns = [path("admin/", admin.site.urls)]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = [pytest.mark.django_db]
 
 
 def make_job(owner, state=CutoutJob.QUEUED, **fields):
@@ -63,3 +59,15 @@ def test_the_short_link_list_and_page_render(staff_client):
     assert response.status_code == 200 and link.slug.encode() in response.content
     page = client.get(f"/admin/portal/shortlink/{link.pk}/change/")
     assert page.status_code == 200 and b'name="_save"' not in page.content
+
+
+def test_the_admin_is_routed_and_never_shows_tokens(client, django_user_model):
+    from allauth.socialaccount.models import SocialToken
+    from django.contrib import admin
+
+    assert not admin.site.is_registered(SocialToken)
+    staff = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/cutouts/cutoutjob/").status_code == 200
+    assert client.get("/admin/socialaccount/socialtoken/").status_code == 404
