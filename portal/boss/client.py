@@ -56,6 +56,12 @@ class ExperimentDetail:
         sets = [set(self.channel_levels[n].usable) for n in names if n in self.channel_levels]
         return sorted(set.intersection(*sets)) if sets else []
 
+    @property
+    def partly_served(self):
+        """Resolutions whose data BOSS serves only in part (or not at all): the viewer shows gaps there."""
+        return [lv.resolution for lv in self.levels or ()
+                if lv.bounds != tuple(zip(lv.start, lv.extent))]
+
     def why_not(self, resolution, names=None):
         """Why BOSS can't serve `resolution` for the channels named: the first reason found, or ""."""
         names = [c.name for c in self.channels] if names is None else list(names)

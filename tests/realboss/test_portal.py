@@ -159,3 +159,9 @@ def test_anonymous_visitors_are_told_the_shared_public_quota_is_used_up(client, 
     client.get("/c/demo/cortex/preview.png?channels=em&resolution=0&x0=0&x1=64&y0=0&y1=64&z0=100&z1=101")
     page = client.get("/c/demo/cortex/preview.png?channels=fluo&resolution=0&x0=0&x1=64&y0=0&y1=64&z0=100&z1=101")
     assert page.status_code == 429
+
+
+def test_the_experiment_page_warns_where_the_viewer_will_show_gaps(client, devboss, boss_settings, db):
+    offset = client.get("/c/realboss/offset/").content.decode()
+    assert "The viewer will show gaps at levels 1, 2, 3" in offset
+    assert "viewer-gaps" not in client.get("/c/demo/cortex/").content.decode()
