@@ -119,8 +119,7 @@ def setup_django(tmp, devboss, redis_url, max_bytes):
         "REDIS_URL": redis_url,
         "CUTOUT_RESULTS_DIR": str(tmp / "results"),
         "CUTOUT_MAX_BYTES": str(max_bytes),
-        # every run keeps its ~1 GB result: ten runs must not meet the per-user limit on kept results
-        "CUTOUT_MAX_RESULT_BYTES_PER_USER": str(10**15),
+        "CUTOUT_MAX_RESULT_BYTES_PER_USER": str(10**15),  # ten runs keep ten ~1 GB results
         "LOG_LEVEL": "WARNING",
     })
     import django
