@@ -20,9 +20,11 @@ from django.views.decorators.http import require_POST
 
 from cutouts.forms import parse_form
 from cutouts.neuroglancer import query_for_request, read_state
+from cutouts.serializers import BOSS_NAME
 from portal.models import ShortLink
 
 DEFAULT_DAYS = 90
+MAX_DAYS = 3650  # ten years; 0 means "never expires"
 MAX_PAYLOAD = 200_000  # characters of JSON
 
 
@@ -66,8 +68,8 @@ def _payload(request, kind):
         state, _ = read_state(_field(request, "state"))
         return state
     collection, experiment = _field(request, "collection"), _field(request, "experiment")
-    if not (collection and experiment):
-        return None
+    if not (BOSS_NAME.fullmatch(collection or "") and BOSS_NAME.fullmatch(experiment or "")):
+        return None  # never a name BOSS can't have: its page links to /c/<collection>/<experiment>/
     data = parse_form(request.POST, collection, experiment)
     return {k: v for k, v in data.items() if v not in ("", [], ["", ""])}
 
@@ -85,6 +87,8 @@ def create(request):
         days = int(_field(request, "days", DEFAULT_DAYS))
     except ValueError:
         days = DEFAULT_DAYS
+    if not 0 <= days <= MAX_DAYS:
+        return HttpResponseBadRequest(f"days must be between 0 (never expires) and {MAX_DAYS}")
     link = ShortLink.objects.create(
         owner=request.user, kind=kind, payload=payload, title=_field(request, "title")[:255],
         public=_field(request, "public") in ("1", "on", "true"),

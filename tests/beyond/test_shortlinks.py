@@ -92,3 +92,17 @@ def test_share_buttons_are_on_the_experiment_form_and_job_pages(client, alice):
     assert b'name="kind" value="viewer"' in client.get("/c/demo/cortex/").content
     form = client.get("/c/demo/cortex/cutout/").content.decode()
     assert 'formaction="/s/new?kind=recipe&amp;collection=demo&amp;experiment=cortex"' in form
+
+
+def test_what_a_link_stores_is_checked_so_its_page_never_fails(client, alice):
+    """Two 500s found by hand: a recipe for a collection BOSS can't name, and days past datetime's range."""
+    client.force_login(alice)
+    bad_name = client.post("/s/new", {"kind": "recipe", "collection": "a b", "experiment": "x", "public": "1"})
+    assert bad_name.status_code == 400 and not ShortLink.objects.exists()
+    for days in ("99999999999", "-1", "3651"):
+        response = client.post("/s/new", {"kind": "recipe", "collection": "demo", "experiment": "cortex",
+                                          "channels": "em", "days": days})
+        assert response.status_code == 400 and b"days must be between 0" in response.content
+    ok = client.post("/s/new", {"kind": "recipe", "collection": "demo", "experiment": "cortex", "channels": "em",
+                                "days": "3650"})
+    assert ok.status_code == 302 and ShortLink.objects.count() == 1
