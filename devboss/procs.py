@@ -27,7 +27,10 @@ def free_port():
 
 
 def port_is_free(port):
+    """Nobody listens on the port. A socket of a server just stopped, still in TIME_WAIT, doesn't count: the
+    servers we start bind with SO_REUSEADDR (gunicorn, redis-server, Django's runserver), so we do too."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -80,3 +80,21 @@ def test_createtoken_creates_a_user_on_request(seeded):
     assert len(token) == 40
     again = procs.run_devboss_command(["createtoken", "carol"], seeded["env"], capture=True)
     assert again.stdout.strip() == token
+
+
+def test_a_port_in_time_wait_counts_as_free_and_a_listening_one_does_not():
+    """Restarting `make run` within a minute failed with "port ... is taken" (sockets in TIME_WAIT)."""
+    import socket
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    assert not procs.port_is_free(port)
+    accepted.close()  # the server side closes first: its end of the connection waits in TIME_WAIT
+    server.close()
+    client.close()
+    assert procs.port_is_free(port)
