@@ -128,7 +128,9 @@ BOSS_URL = env("BOSS_URL", "http://127.0.0.1:8001").rstrip("/")
 BOSS_PUBLIC_URL = env("BOSS_PUBLIC_URL", BOSS_URL).rstrip("/")
 BOSS_PUBLIC_TOKEN = env("BOSS_PUBLIC_TOKEN", "public" if PORTAL_DEV else "")
 BOSS_CONNECT_TIMEOUT = float(env("BOSS_CONNECT_TIMEOUT", "5"))
-BOSS_READ_TIMEOUT = float(env("BOSS_READ_TIMEOUT", "60"))
+BOSS_READ_TIMEOUT = float(env("BOSS_READ_TIMEOUT", "60"))  # jobs and the command line
+# Pages read BOSS metadata with a shorter read timeout, so that a hung BOSS gives a 504 page quickly.
+BOSS_PAGE_TIMEOUT = float(env("BOSS_PAGE_TIMEOUT", "10"))
 BOSS_CACHE_SECONDS = envint("BOSS_CACHE_SECONDS", 60)
 
 NDVIZ_URL = env("NDVIZ_URL", "https://viz.boss.neurodata.io/")

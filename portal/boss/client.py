@@ -20,7 +20,7 @@ from bossdb import errors
 from bossdb.levels import channel_levels, level_table
 from bossdb.resources import Channel, Collection, CoordFrame, Experiment, Level  # noqa: F401 (re-exported)
 from portal.boss.credentials import credential_for  # noqa: F401 (tests build credentials through it)
-from portal.boss.session import boss_session
+from portal.boss.session import session_for
 
 # Parallel detail fetches (collection page: one experiment + frame per row). I/O bound, small.
 FETCH_THREADS = 8
@@ -91,7 +91,7 @@ class Caller:
     @property
     def session(self):
         if self._session is None:
-            self._session = boss_session(credential_for(self.user))
+            self._session = session_for(self.user)
         return self._session
 
 

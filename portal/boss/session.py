@@ -13,5 +13,6 @@ def boss_session(credential, *, read_timeout=None, **hooks):
 
 
 def session_for(user):
-    """A session acting as `user` (or anonymous): their credential is looked up now, in this thread."""
-    return boss_session(credential_for(user))
+    """A page's session acting as `user` (or anonymous): their credential is looked up now, in this thread;
+    reads time out after BOSS_PAGE_TIMEOUT (a page answers 504 quickly when BOSS hangs; jobs wait longer)."""
+    return boss_session(credential_for(user), read_timeout=settings.BOSS_PAGE_TIMEOUT)

@@ -64,7 +64,7 @@ def test_an_unreadable_answer_is_unavailable(fake_boss):
 
 
 def test_a_slow_boss_is_a_timeout(fake_boss, settings):
-    settings.BOSS_READ_TIMEOUT = 0.3
+    settings.BOSS_PAGE_TIMEOUT, settings.BOSS_READ_TIMEOUT = 0.3, 60  # pages have their own, short budget
     fake_boss.delay = 1.0
     with pytest.raises(errors.BossTimeout):
         client.get_collection(ANON, "demo")

@@ -175,7 +175,7 @@ def test_a_boss_500_is_a_502_and_a_slow_boss_a_504(fake_boss, client_, settings)
     fake_boss.status = 500
     assert client_.get("/c/demo/").status_code == 502
     fake_boss.status, fake_boss.delay = 200, 1.0
-    settings.BOSS_READ_TIMEOUT = 0.3
+    settings.BOSS_PAGE_TIMEOUT, settings.BOSS_READ_TIMEOUT = 0.3, 60  # pages have their own, short budget
     response = client_.get("/c/demo/cortex/")
     assert response.status_code == 504
     assert "BOSS did not answer in time" in response.content.decode()
