@@ -99,6 +99,9 @@ def main():
             "OIDC_SERVER_URL": f"{boss_url}/auth/realms/BOSS",
             "REDIS_URL": redis_url,
             "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", redis_url),
+            # One cache for every web worker (Redis database 1): a revoked bearer token stops working in all of
+            # them at once, within OIDC_USERINFO_CACHE_SECONDS, and BOSS metadata is fetched once for all.
+            "CACHE_URL": os.environ.get("CACHE_URL", redis_url.rsplit("/", 1)[0] + "/1"),
         }
         penv = procs.python_env(portal_env)
         _say("portal: migrating")
