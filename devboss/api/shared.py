@@ -34,15 +34,18 @@ class SharedJson:
             cached_mtime, data = self._cache
             if cached_mtime == mtime:
                 return data
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
+        data = self._load()
         with self._guard:
             self._cache = (mtime, data)
         return data
+
+    def _load(self):
+        """The file's JSON object, or {} when it is absent, unreadable or not an object."""
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def write(self, data):
         tmp = self.path.with_name(f".{self.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -58,12 +61,7 @@ class SharedJson:
         with open(self.path.with_name(self.name + ".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                try:
-                    data = json.loads(self.path.read_text())
-                except (OSError, ValueError):
-                    data = {}
-                if not isinstance(data, dict):
-                    data = {}
+                data = self._load()
                 yield data
                 self.write(data)
             finally:

@@ -99,7 +99,7 @@ def test_a_time_range_has_a_t_axis_and_micrometers(alice):
 
 def test_several_image_channels_of_one_dtype_share_a_c_axis(tmp_path):
     from bossdb.geometry import calibration
-    from cutouts.zarr_writer import OmeZarrZip
+    from cutouts.pipeline.writers.zarr import OmeZarrZip
 
     rng = np.random.default_rng(1)
     a, b = (rng.integers(0, 65535, (5, 40, 70), dtype=np.uint16) for _ in range(2))

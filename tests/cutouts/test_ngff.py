@@ -1,4 +1,4 @@
-"""cutouts/ngff.py: the NGFF 0.4 attributes the OME-Zarr writer sets with zarr, checked against ome-zarr itself:
+"""cutouts/pipeline/writers/ngff.py: the NGFF 0.4 attributes the OME-Zarr writer sets with zarr, checked against ome-zarr itself:
 its writer writes the same attributes, key for key, and its reader finds the axes, scales, translations and
 labels in what they describe."""
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import zarr
 
-from cutouts import ngff
+from cutouts.pipeline.writers import ngff
 
 NM = "nanometer"
 
@@ -27,7 +27,7 @@ OMERO = {"channels": [{"label": "em", "active": True,
 
 
 def write_image_with_labels(path, axes, datasets, omero, shape, label_names=("seg",)):
-    """An image and its labels, every attribute from cutouts.ngff, the arrays as the OME-Zarr writer makes them."""
+    """An image and its labels, every attribute from cutouts.pipeline.writers.ngff, the arrays as the OME-Zarr writer makes them."""
     root = zarr.open_group(zarr.storage.LocalStore(str(path)), mode="w", zarr_format=2)
 
     def arrays(group, dtype):

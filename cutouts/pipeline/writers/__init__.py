@@ -19,7 +19,7 @@ from cutouts.pipeline.fetch import Task
 from cutouts.pipeline.spec import CutoutSpec
 from cutouts.pipeline.writers.base import WriterError  # noqa: F401 (re-exported)
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
-from cutouts.zarr_writer import OmeZarrZip, layout_problem as zarr_layout_problem
+from cutouts.pipeline.writers.zarr import OmeZarrZip, layout_problem as zarr_layout_problem
 
 SIDECAR = "provenance.json"
 

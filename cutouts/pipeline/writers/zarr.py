@@ -15,7 +15,7 @@ chunks follow the box's origin, so two blocks can share a chunk: writes take a l
 read-modify-write). The folder is then zipped (ZIP_STORED: chunks are already compressed, and zarr's
 ZipStore and napari read stored members directly) under a temporary name and renamed.
 
-The metadata are the attributes ome-zarr's writer would write (built by cutouts/ngff.py, which checks axes,
+The metadata are the attributes ome-zarr's writer would write (built by cutouts/pipeline/writers/ngff.py, which checks axes,
 units and transformations against the NGFF 0.4 rules), set with zarr: the worker needs no ome-zarr.
 """
 import os
@@ -26,7 +26,7 @@ from math import ceil
 
 import numpy as np
 
-from cutouts import ngff
+from cutouts.pipeline.writers import ngff
 from cutouts.pipeline.writers.base import WriterError
 
 NGFF_UNITS = {"nanometers": "nanometer", "micrometers": "micrometer", "millimeters": "millimeter",
