@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from cutouts.forms import parse_form
 from cutouts.validation import AXES, WHOLE_NUMBER, level_box
 from portal.boss import client, objects
-from portal.boss.errors import BossBadRequest, BossNotFound
+from bossdb.errors import BossBadRequest, BossNotFound
 
 LIST_CAP = 1000  # ids shown on the page (and in JSON); the count says how many BOSS found
 DEFAULT_PAD = 16

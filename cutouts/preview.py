@@ -16,7 +16,7 @@ import bossdb
 
 from cutouts.validation import AXES, scale_box
 from portal.boss import client
-from portal.boss.errors import BossError, LoginRequired
+from bossdb.errors import BossError, LoginRequired
 from portal.boss.session import session_for
 from portal.errors import _status_and_title
 

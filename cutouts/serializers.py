@@ -24,7 +24,7 @@ from cutouts.pipeline.plan import PartsTooLarge, part_ranges
 from cutouts.pipeline.spec import ChannelSpec
 from portal import ngstate
 from portal.boss import client
-from portal.boss.errors import BossForbidden, BossNotFound
+from bossdb.errors import BossForbidden, BossNotFound
 
 AXES = ("x", "y", "z")
 MAX_COORD = 2**40  # far beyond any BOSS frame; keeps arithmetic and the database sane

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from portal.boss.errors import (
+from bossdb.errors import (
     BossError, BossForbidden, BossNotFound, BossThrottled, BossTimeout, BossUnavailable, LoginRequired,
 )
 

@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from portal.boss import client
-from portal.boss.errors import BossError
+from bossdb.errors import BossError
 
 log = logging.getLogger(__name__)
 TIMEOUT = 3.0  # seconds per check: a health check must answer before the balancer gives up

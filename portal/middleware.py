@@ -10,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from portal.boss.errors import LoginRequired
+from bossdb.errors import LoginRequired
 
 log = logging.getLogger(__name__)
 

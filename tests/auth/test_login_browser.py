@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 
 import bossdb
 from portal.boss.credentials import credential_for
-from portal.boss.errors import LoginRequired
+from bossdb.errors import LoginRequired
 from portal.boss.session import session_for
 from tests.auth.conftest import log_in, sleep_until_expired
 

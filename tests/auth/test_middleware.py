@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 
 from portal.boss.credentials import credential_for
-from portal.boss.errors import LoginRequired
+from bossdb.errors import LoginRequired
 
 pytestmark = pytest.mark.django_db
 

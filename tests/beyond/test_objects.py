@@ -12,7 +12,7 @@ from cutouts import service
 from cutouts.validation import validate
 from devboss.api import procedural
 from portal.boss import objects
-from portal.boss.errors import BossForbidden, BossNotFound
+from bossdb.errors import BossForbidden, BossNotFound
 
 BOX = {"x": (0, 700), "y": (0, 600), "z": (100, 132)}
 

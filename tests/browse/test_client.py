@@ -7,7 +7,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 
 from devboss import procs
-from portal.boss import client, errors
+from bossdb import errors
+from portal.boss import client
 
 ANON = AnonymousUser()
 

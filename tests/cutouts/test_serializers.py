@@ -10,7 +10,7 @@ from cutouts.models import CutoutJob
 from cutouts.serializers import CutoutRequestSerializer, field_errors
 from cutouts.validation import CutoutInvalid, validate
 from portal.boss import client
-from portal.boss.errors import BossForbidden, BossNotFound
+from bossdb.errors import BossForbidden, BossNotFound
 
 pytestmark = pytest.mark.django_db
 
