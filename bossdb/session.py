@@ -1,7 +1,7 @@
 """A caller's connection to one BOSS: its credential, the auth header, timeouts, and one retry policy.
 
     session = Session("https://api.bossdb.io", Credential("Token", token))
-    body = session.get_json("collection/demo", what="collection demo")
+    demo = bossdb.get_collection(session, "demo")   # each endpoint function of bossdb/api.py
 
 Each thread gets its own `requests.Session` (they are not promised thread-safe), so one `Session` may be
 shared by the threads of a cutout. Two hooks let the caller shape every request:
@@ -184,10 +184,3 @@ class Session:
         except requests.RequestException:
             return False
         return probe.status_code == 401
-
-    def get_json(self, route, *, params=None, what=None):
-        return self.get(route, params=params, what=what, decode=_json)
-
-
-def _json(response):
-    return response.json()  # ValueError on a body that isn't JSON
