@@ -61,6 +61,9 @@ class CutoutJob(models.Model):
     time_range = models.BooleanField(default=False)  # asked with an explicit time range
     split = models.BooleanField(default=False)  # deliver in parts (pipeline.plan.part_ranges), over the cap
     format = models.CharField(max_length=16, choices=list(FORMATS.items()), default="ome-tiff")
+    # How the result's voxels are stored: "none", or a codec the format supports (issue 16).
+    compression = models.CharField(max_length=16, blank=True, default="none")
+    name = models.CharField(max_length=120, blank=True, default="")  # the owner's optional label for the job
     # What BOSS said at submission: {"channels": {name: {"datatype", "type"}}, "voxel_size": [x, y, z],
     # "voxel_unit", "hierarchy_method", "boss_url"}; the job needs no metadata call to run.
     meta = models.JSONField(default=dict)
