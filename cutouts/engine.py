@@ -7,7 +7,9 @@ cancellation in the database, the results storage, and a message for the user wh
 """
 import json
 import logging
+import os
 import shutil
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -17,6 +19,7 @@ from django.db import connections
 from bossdb import Retry
 from bossdb.errors import BossForbidden, BossThrottled, BossUnavailable, LoginRequired
 from cutouts import logins, notify, semaphore, storage
+from cutouts.heartbeat import Heartbeat
 from cutouts.pipeline import writers
 from cutouts.pipeline.fetch import BlockFailed, BlockReader, Stopped, fetch_all
 from cutouts.pipeline.plan import plan_blocks
@@ -28,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class JobCancelled(Exception):
-    pass
+    """The job stopped being this run's: cancelled by its owner, or taken over by another run."""
 
 
 class JobFailed(Exception):
@@ -72,21 +75,30 @@ def job_session(job):
 
 class JobRun:
     """The job's side of the fetch loop: one reader for the whole job, progress counted in the database, and
-    the finished blocks recorded so that a job which waited for a login resumes where it stopped."""
+    the finished blocks recorded (every CUTOUT_PROGRESS_SECONDS, after the files holding them are synced), so
+    that a run that died, or waited for a login, is resumed where it stopped by the next one."""
 
-    def __init__(self, job, folder):
-        self.job, self.folder = job, folder
+    def __init__(self, job, folder, heartbeat=None):
+        self.job, self.folder, self.heartbeat = job, folder, heartbeat
         self.spec = job.spec
-        saved = json.loads((folder / PROGRESS).read_text()) if (folder / PROGRESS).exists() else {}
+        saved = _load_progress(folder)
         self.done = set(saved.get("done", []))  # "channel/block key" of every block written
         self.published = saved.get("parts", [])
         self.read = BlockReader(job_session(job), self.spec)
+        self.saved_at = time.monotonic()
 
     def save(self):
-        """Record what is finished (the writers keep their files), for the run that resumes the job."""
+        """Record what is finished (the writers keep their files), for the run that resumes the job: the
+        files are synced first, then the record is written and synced, so it never names a block the disk
+        doesn't hold."""
+        _sync_files(self.folder)
         tmp = self.folder / (PROGRESS + ".part")
-        tmp.write_text(json.dumps({"done": sorted(self.done), "parts": self.published}))
+        with open(tmp, "w") as f:
+            json.dump({"done": sorted(self.done), "parts": self.published}, f)
+            f.flush()
+            os.fsync(f.fileno())
         tmp.replace(self.folder / PROGRESS)
+        self.saved_at = time.monotonic()
 
     def blocks(self, box):
         return {ch.name: plan_blocks(box, ch.datatype, settings.CUTOUT_BLOCK_BYTES) for ch in self.spec.channels}
@@ -95,6 +107,10 @@ class JobRun:
         """Fetch `tasks` into `write`; each batch of finished blocks is one UPDATE, also the cancel check."""
         def on_done(batch):
             self.done.update(done_key(t.channel.name, t.block) for t in batch)
+            if self.heartbeat is not None and self.heartbeat.lost.is_set():
+                return False
+            if time.monotonic() - self.saved_at >= settings.CUTOUT_PROGRESS_SECONDS:
+                self.save()
             return self.job.advance(len(batch))
 
         try:
@@ -146,6 +162,7 @@ class JobRun:
             storage.publish(self.job, folder / name, name)
             self.published.append({"n": n, "name": name, "size": size, "z": list(box.z)})
             self.done.clear()  # the blocks of the parts before are in published files
+            self.save()
         sidecar = json.loads((folder / SIDECAR).read_text())
         sidecar["files"] = [p["name"] for p in self.published]
         sidecar["parts"] = self.published
@@ -154,14 +171,20 @@ class JobRun:
 
 
 def run(job):
-    """Execute a job that the caller has already moved to running. Leaves it done, failed, cancelled, or
-    waiting for a login (its scratch folder kept, to resume from)."""
+    """Execute a job that the caller has already moved to running. Leaves it done, failed, cancelled,
+    waiting for a login, or (when another run took it over after this one's heartbeat was late) to that
+    run. The scratch folder is kept only for a run that will resume it."""
+    with Heartbeat(job) as heartbeat:
+        _run(job, heartbeat)
+
+
+def _run(job, heartbeat):
     started = datetime.now(timezone.utc)
     folder = storage.scratch_folder(job)
     folder.mkdir(parents=True, exist_ok=True)
     work = None
     try:
-        work = JobRun(job, folder)
+        work = JobRun(job, folder, heartbeat)
         if job.split:
             parts = work.produce_parts(folder, started)
             name, size = parts[0]["name"], sum(p["size"] for p in parts)
@@ -177,24 +200,67 @@ def run(job):
         logins.wait_for_login(job, str(exc))
         return
     except JobCancelled:
-        _clean(folder)
-        storage.delete_job_files(job)  # parts already published
+        if not _taken_over(job):
+            _discard(job, folder)  # parts already published too
         return
     except (JobFailed, WriterError) as exc:
-        _clean(folder)
-        storage.delete_job_files(job)
-        job.fail(str(exc))
+        if not _taken_over(job):
+            _discard(job, folder)
+            job.fail(str(exc))
     except Exception as exc:  # never leave a job running: say what broke, log the rest
         log.exception("cutout job %s crashed", job.pk)
-        _clean(folder)
-        storage.delete_job_files(job)
-        job.fail(f"The portal failed while making this cutout ({type(exc).__name__}); it has been logged.")
+        if not _taken_over(job):
+            _discard(job, folder)
+            job.fail(f"The portal failed while making this cutout ({type(exc).__name__}); it has been logged.")
     else:
+        if _taken_over(job):
+            return
         _clean(folder)
         if not job.finish(name, size, parts):  # cancelled while the last block was written
             storage.delete_job_files(job)
             return
     notify.email_owner(job)
+
+
+def _taken_over(job):
+    """Another run owns the job now (this one's heartbeat was late): its files are that run's to keep."""
+    if job.taken_over():
+        log.warning("job %s was taken over by another run; this one stops and leaves the files", job.pk)
+        return True
+    return False
+
+
+def _discard(job, folder):
+    _clean(folder)
+    storage.delete_job_files(job)
+
+
+def _load_progress(folder):
+    """What an earlier run recorded, or nothing (no record, or one cut short by a crash)."""
+    try:
+        return json.loads((folder / PROGRESS).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _sync_files(folder):
+    """fsync every file under `folder` changed since the last record (fsync through a read-only descriptor
+    flushes the file's dirty pages too)."""
+    record = folder / PROGRESS
+    since = record.stat().st_mtime - 1 if record.exists() else 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                if os.stat(path).st_mtime < since:
+                    continue
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _clean(folder):

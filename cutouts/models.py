@@ -83,7 +83,7 @@ class CutoutJob(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     expires = models.DateTimeField(null=True, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)  # last progress; finds jobs whose worker died
+    heartbeat = models.DateTimeField(null=True, blank=True)  # running: the run's heartbeat; queued: its message last seen
     # The OIDC access token a script submitted the job with (cutouts.sealing: encrypted, never shown), used
     # while it is valid; a fresher one replaces it when the owner calls the API again. Gone once the job ends.
     token_sealed = models.TextField(blank=True, default="")
@@ -167,16 +167,17 @@ class CutoutJob(models.Model):
 
     # --- transitions -----------------------------------------------------------------------------------
     def _move(self, from_states, **fields):
-        """Conditional UPDATE: apply `fields` only if the job is still in one of `from_states`."""
-        updated = CutoutJob.objects.filter(pk=self.pk, state__in=from_states).update(**fields)
+        """Conditional UPDATE: apply `fields` only if the job is still in one of `from_states` (and, for the
+        run that started it, still this run's job)."""
+        updated = self._mine().filter(state__in=from_states).update(**fields)
         self.refresh_from_db()
         return updated == 1
 
     def start(self, task_id="", max_running=None):
-        """A worker takes the job: a queued one, or a running one whose worker died (a redelivered message,
-        taken only once the job has made no progress for CUTOUT_STALE_SECONDS; a message redelivered while
-        its first worker still runs the job is dropped, so two workers never run one job). It starts over
-        from block 0.
+        """A worker takes the job: a queued one, or a running one whose heartbeat stopped (its worker died:
+        a redelivered message, or one the reconciler sent again; cutouts.upkeep). A job whose heartbeat is
+        fresh is not taken, so two workers never run one job. The run resumes from the blocks an earlier run
+        recorded as finished (cutouts.engine).
 
         With `max_running`, a queued job starts only while its owner runs fewer other jobs than that. The
         count and the start happen in one transaction that begins by writing the owner's row (a row lock
@@ -200,20 +201,48 @@ class CutoutJob(models.Model):
                     takeable |= models.Q(state=self.QUEUED)
             updated = CutoutJob.objects.filter(takeable, pk=self.pk).update(**fields)
         self.refresh_from_db()
+        if updated == 1:
+            self.run_attempt = self.attempts  # this run's transitions apply only while it owns the job
         return updated == 1
+
+    def heartbeat_is_fresh(self):
+        stale = timezone.now() - timedelta(seconds=settings.CUTOUT_STALE_SECONDS)
+        return self.heartbeat is not None and self.heartbeat >= stale
+
+    def _mine(self):
+        """The rows this object may move: the job, and only while this run owns it (a run whose job was taken
+        over by another worker after its heartbeat stopped must not finish, fail or count blocks for it)."""
+        rows = CutoutJob.objects.filter(pk=self.pk)
+        attempt = getattr(self, "run_attempt", None)
+        return rows if attempt is None else rows.filter(attempts=attempt)
+
+    def beat(self):
+        """The running job's heartbeat (cutouts.heartbeat, every CUTOUT_HEARTBEAT_SECONDS). False once the
+        job is no longer this run's: cancelled, ended, or taken over."""
+        return self._mine().filter(state=self.RUNNING).update(heartbeat=timezone.now()) == 1
+
+    def touch(self):
+        """A queued job's message was seen (sent, or put back to wait for the owner's running jobs): the
+        reconciler sends it again only when nothing has touched it for a while."""
+        CutoutJob.objects.filter(pk=self.pk, state=self.QUEUED).update(heartbeat=timezone.now())
+
+    def taken_over(self):
+        """This run lost the job to another run (its heartbeat was late): leave the files to that run."""
+        attempt = getattr(self, "run_attempt", None)
+        return attempt is not None and CutoutJob.objects.filter(pk=self.pk).exclude(attempts=attempt).exists()
 
     def plan(self, blocks_total):
         return self._move((self.RUNNING,), blocks_total=blocks_total, heartbeat=timezone.now())
 
     def advance(self, n=1):
         """Count finished blocks. Returns False when the job is no longer running (cancelled)."""
-        updated = CutoutJob.objects.filter(pk=self.pk, state=self.RUNNING).update(
+        updated = self._mine().filter(state=self.RUNNING).update(
             blocks_done=F("blocks_done") + n, heartbeat=timezone.now()
         )
         return updated == 1
 
     def still_running(self):
-        return CutoutJob.objects.filter(pk=self.pk, state=self.RUNNING).exists()
+        return self._mine().filter(state=self.RUNNING).exists()
 
     def finish(self, result_name, result_size, parts=None):
         now = timezone.now()

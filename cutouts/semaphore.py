@@ -5,6 +5,7 @@ The holders are a sorted set of leases scored by their expiry time (Redis's own 
 not agree on the time). Taking a slot first drops expired leases: a worker killed while holding one
 frees it after `lease_seconds`, without anyone cleaning up.
 """
+import logging
 import threading
 import time
 import uuid
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 
 import redis
 from django.conf import settings
+
+log = logging.getLogger(__name__)
 
 # KEYS[1] the set; ARGV: limit, lease seconds, token. Returns 1 when the token got a slot.
 _ACQUIRE = """
@@ -88,9 +91,26 @@ def boss_requests():
 
 @contextmanager
 def boss_request_slot():
+    """A slot of the cap, held for one request. With Redis down (restarting), the request waits for it up to
+    BOSS_SLOT_WAIT_SECONDS, then goes ahead uncapped: a job never fails for want of the semaphore."""
     sem = boss_requests()
-    if sem is None:
-        yield None
-        return
-    with sem.slot() as token:
+    token = None
+    if sem is not None:
+        deadline = time.monotonic() + settings.BOSS_SLOT_WAIT_SECONDS
+        while True:
+            try:
+                token = sem.acquire()
+                break
+            except redis.RedisError as exc:
+                if time.monotonic() >= deadline:
+                    log.warning("no Redis for the BOSS request cap (%s): going ahead without a slot", exc)
+                    break
+                time.sleep(0.5)
+    try:
         yield token
+    finally:
+        if token is not None:
+            try:
+                sem.release(token)
+            except redis.RedisError:
+                pass  # the lease expires by itself

@@ -2,6 +2,7 @@
 group, as the OOM killer or a lost machine would), a Redis we stop and start again, and a devboss of our
 own slowed down with fault delays so that jobs are caught mid-way. No job may stay running for ever, and
 a half-written file is never served."""
+import os
 import signal
 import time
 
@@ -42,7 +43,8 @@ def stack(fault_devboss, transactional_db, point_at, tmp_path):
         env = worker_env(connection.settings_dict, fault_devboss, state["redis_url"], {
             "CUTOUT_RESULTS_DIR": str(state["results"]), "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "CUTOUT_REQUEUE_SECONDS": "1",
-            "CUTOUT_STALE_SECONDS": "3",  # a redelivered running job is taken once it made no progress for 3 s
+            "CUTOUT_STALE_SECONDS": "3",  # a redelivered running job is taken once its heartbeat is 3 s old
+            "CUTOUT_PROGRESS_SECONDS": "1",
         })
         proc = start_worker(env, tmp_path / f"{name}.log")
         workers.append(proc)
@@ -177,3 +179,72 @@ def test_a_redis_restart_loses_no_job(stack, fault_devboss):
         else:
             assert_exact(job, {**BOX, "x": (job.x0, job.x1)})
     assert sum(job.state == "done" for job in jobs) >= 3
+
+
+# --- The failures of issue 14, each reproduced ------------------------------------------------------------
+
+def pool_children(proc):
+    """The pids of a prefork worker's pool processes."""
+    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+        return [int(pid) for pid in f.read().split()]
+
+
+def test_a_killed_pool_child_s_redelivered_message_waits_for_the_stale_heartbeat_then_resumes(
+        stack, fault_devboss):
+    """The message comes back at once (reject_on_worker_lost) while the dead run's heartbeat is still fresh:
+    it is not dropped, it looks again later, takes the job over and resumes from the recorded blocks."""
+    from tests.reliability.conftest import cutouts_served
+
+    worker = stack["worker"](visibility_timeout=3600, name="worker-1")  # no redelivery by timeout
+    set_faults(fault_devboss, delay_rate=1.0, delay_seconds=1.0)
+    job = submit(stack["alice"], z=(100, 108))  # 32 blocks, 3 at a time: about 11 s
+    wait_running(job, blocks=8)
+    time.sleep(1.2)  # a progress record (every CUTOUT_PROGRESS_SECONDS: 1 s here) after the 8th block
+    for pid in pool_children(worker):
+        os.kill(pid, signal.SIGKILL)
+    served_before = cutouts_served(fault_devboss)
+    reset_faults(fault_devboss)
+    job = wait_for_job(job, timeout=60)  # nobody calls upkeep: the redelivered message alone finishes it
+    assert job.attempts == 2
+    assert_exact(job, {**BOX, "z": (100, 108)})
+    # Resumed, not restarted: the second run fetched only what the first had not recorded.
+    assert cutouts_served(fault_devboss) <= 32 - 8, served_before
+
+
+def test_queued_jobs_whose_messages_died_with_redis_are_sent_again_by_the_reconciler(stack, fault_devboss,
+                                                                                       settings):
+    """A Redis that keeps nothing on disk is killed: the queued jobs' messages are gone. The reconciler
+    (here called as beat would) sends them again, and the running job is taken over once its heartbeat
+    is stale; every job ends done."""
+    import subprocess
+
+    settings.CUTOUT_STALE_SECONDS, settings.CUTOUT_REQUEUE_SECONDS = 3, 1  # as the worker's
+    redis = stack["redis_proc"]
+    redis.kill()
+    redis.wait(10)
+    volatile = subprocess.Popen(
+        [procs.find_redis_server(), "--port", str(stack["port"]), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    procs.wait_for_port(stack["port"], volatile)
+    try:
+        stack["worker"](visibility_timeout=3600, name="worker-1")
+        set_faults(fault_devboss, delay_rate=1.0, delay_seconds=0.3)
+        jobs = [submit(stack["alice"]) for _ in range(4)]
+        wait_running(jobs[0], blocks=1)
+        volatile.kill()  # everything in Redis is lost: the queued messages and the running one's
+        volatile.wait(10)
+        volatile = subprocess.Popen(
+            [procs.find_redis_server(), "--port", str(stack["port"]), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        procs.wait_for_port(stack["port"], volatile)
+        reset_faults(fault_devboss)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and any(
+                CutoutJob.objects.get(pk=j.pk).state in CutoutJob.ACTIVE for j in jobs):
+            upkeep.reconcile()
+            time.sleep(1)
+        for job in jobs:
+            job.refresh_from_db()
+            assert_exact(job)
+    finally:
+        volatile.kill()
