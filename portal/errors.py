@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from bossdb.errors import (
     BossError, BossForbidden, BossNotFound, BossThrottled, BossTimeout, BossUnavailable, LoginRequired,
@@ -59,3 +60,11 @@ def boss_errors(view):
             return boss_error_response(request, exc)
 
     return wrapper
+
+
+def not_found(request, exception):
+    """The 404 of a URL that matches no route (handler404): JSON under /api/, as the API's own 404s are, so a
+    script sent to a mistyped or malformed API URL (a job id that is no UUID) can still read the answer."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "Not found", "detail": "No such API URL.", "status": 404}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -103,6 +103,7 @@ def page_cases(job, failed):
         for tail in ("cancel", "retry"):
             cases.append(case("POST", f"/cutouts/{bad}/{tail}"))
             cases.append(case("POST", f"/api/cutouts/{bad}/{tail}"))
+        cases += [case("POST", f"/cutouts/{bad}/delete"), case("DELETE", f"/api/cutouts/{bad}/")]
     for number in NUMBERS:
         q = number.replace("\u0000", "%00")
         # Tolerant by design: a bad page number shows the nearest page; the form falls back to defaults.
@@ -121,7 +122,8 @@ def page_cases(job, failed):
         cases += [case("GET", f"/c/?q={q}", allow_ok=True), case("GET", f"/api/collections/?q={q}", allow_ok=True),
                   case("GET", f"/c/demo/?refresh={q}&format={q}", allow_ok=True)]
     for post in ({}, {"channels": "nope"}, {"channels": TRAVERSAL}, {"format": "gif"}, {"format": "\u0000"},
-                 {"x": "1:2:3"}, {"x": ":"}, {"t0": "0", "t1": "9999"}, {"channels": ["em"] * 500}):
+                 {"x": "1:2:3"}, {"x": ":"}, {"t0": "0", "t1": "9999"}, {"channels": ["em"] * 500},
+                 {"channels": "em\u0000"}, {"name": "a\u0000b"}, {"name": "n" * 5000}, {"compression": "\u0000"}):
         cases.append(case("POST", "/c/demo/cortex/cutout/", post))
     for rng in ("bytes=abc", "bytes=99999999999999999999999-", "bytes=5-2", "bytes=-0", f"bytes={HUGE}-",
                 "bytes=0-0,5-6", "items=0-1", "bytes=-99999999999999999999"):
@@ -130,10 +132,12 @@ def page_cases(job, failed):
     # Routes of cutouts/urls_beyond.py: previews, form recipes, viewer paste, short links.
     for name in NAMES[:6]:
         cases += [case("GET", f"/c/demo/{name}/preview.png"), case("GET", f"/c/{name}/cortex/recipes.json", allow_ok=True),  # built without asking BOSS
-                  case("GET", f"/s/{name}"), case("GET", f"/s/{name}.json"), case("POST", f"/s/{name}/delete")]
+                  case("GET", f"/s/{name}"), case("GET", f"/s/{name}.json"), case("POST", f"/s/{name}/delete"),
+                  case("GET", f"/c/{name}/cortex/cutout/check.json?channels=em", allow_ok=True)]  # 200 {"errors"}
     for number in NUMBERS:
         q = number.replace("\u0000", "%00")
         cases += [case("GET", f"/c/demo/cortex/preview.png?z={q}&resolution={q}&channel={q}", allow_ok=True),
+                  case("GET", f"/c/demo/cortex/cutout/check.json?x0={q}&x1={q}&resolution={q}&t1={q}", allow_ok=True),
                   case("GET", f"/c/demo/cortex/recipes.json?x={q}:{q}&resolution={q}", allow_ok=True)]
     for body in ({}, {"url": "javascript:alert(1)"}, {"url": "x" * 5000}, {"state": "{"}, {"url": TRAVERSAL}):
         cases += [case("POST", "/cutouts/from-viewer/", body, allow_ok=True), case("POST", "/s/new", body)]
@@ -158,18 +162,75 @@ def page_cases(job, failed):
                      "/api/me/", "/api/collections/", "/api/cutouts/", f"/api/cutouts/{job.pk}/",
                      f"/api/cutouts/{job.pk}/download", f"/api/cutouts/{job.pk}/cancel", "/accounts/logout/",
                      "/api/schema/", "/api/docs/"):
-            cases.append(case(method, path))
+            if not (method == "DELETE" and path == f"/api/cutouts/{job.pk}/"):  # deletes the job: a real operation
+                cases.append(case(method, path))
     for path in (f"/cutouts/{job.pk}/cancel", f"/cutouts/{job.pk}/retry", f"/api/cutouts/{job.pk}/cancel",
                  f"/api/cutouts/{failed.pk}/retry"):
         cases.append(case("GET", path))
     # The API's schema and its docs page: public; an odd query string is ignored, or a 404 (an unknown format).
     for q in ("", "format=json", "format=%00", "lang=%00", "lang=" + "a" * 3000, "version=" + HUGE, "script"):
         cases += [case("GET", f"/api/schema/?{q}", allow_ok=True), case("GET", f"/api/docs/?{q}", allow_ok=True)]
+    cases += shortlink_cases() + zarr_cases()
     # State conflicts: a done job can't be cancelled or retried (409 from the API, a notice on the page).
     cases += [case("POST", f"/api/cutouts/{job.pk}/cancel"), case("POST", f"/api/cutouts/{job.pk}/retry"),
               case("POST", f"/cutouts/{job.pk}/cancel", {"next": "//evil.example/"}, allow_ok=True),
               case("POST", f"/cutouts/{job.pk}/retry", {"next": "https://evil.example/x"}, allow_ok=True),
               case("POST", f"/cutouts/{job.pk}/retry", {"next": "/\\evil.example/"}, allow_ok=True)]
+    return cases
+
+
+# What a short link stores is checked before it is stored: its payload must be JSON that SQLite's JSON_VALID and
+# PostgreSQL's jsonb both take (no NaN or Infinity, no NUL, no lone surrogate), and `days` a whole number 0-3650.
+UNSTORABLE_STATES = ['{"a": NaN}', '{"a": [Infinity]}', '{"a": -Infinity}', '{"a": "x\\u0000y"}',
+                     '{"x\\u0000": 1}', '{"a": "\\ud800"}', '{"a": 1e400}',
+                     '{"a": "' + "x" * 200_001 + '"}', "https://x.example/#!%7B%22a%22%3ANaN%7D"]
+BAD_DAYS = ["-1", "3651", HUGE, "1e3", "1.5", "\u0000", "abc", "0x10", "99999999999999999999"]
+STATE = '{"layers": []}'
+
+
+def shortlink_cases():
+    """POST /s/new (viewer states and cutout recipes) with what no link may store."""
+    cases = [case("POST", "/s/new", {"kind": "viewer", "state": state, "public": "1"}) for state in UNSTORABLE_STATES]
+    cases += [case("POST", "/s/new", {"kind": "viewer", "state": STATE, "days": days}) for days in BAD_DAYS]
+    recipe = "/s/new?kind=recipe&collection=demo&experiment=cortex"
+    cases += [case("POST", recipe, {"channels": "em", "days": days}) for days in BAD_DAYS[:4]]
+    cases += [case("POST", recipe, {"channels": "em\u0000"}), case("POST", recipe, {"x0": "\u0000", "name": "\u0000"}),
+              case("POST", "/s/new", {"kind": "recipe", "collection": "demo\u0000", "experiment": "cortex"}),
+              case("POST", "/s/new", {"kind": "\u0000"}), case("POST", "/s/new", {"kind": ["viewer", "recipe"]})]
+    return cases
+
+
+def zarr_cases():
+    """The Zarr store (/zarr/public/..., /zarr/<secret>/...), the Zarr-link page and API, the catalogue's
+    thumbnails: bad names, keys, secrets, ids and link fields."""
+    store, j = "/zarr/public/demo/cortex/em.ome.zarr/", "application/json"
+    cases = []
+    for key in ("0/0/0/0/0", "9/0/0/0/0", "0/99999999999999999999/0/0/0", "0/-1/0/0/0", "0/x/0/0/0", HUGE,
+                "../../../etc/passwd", "%00", "0/.zarray/..", ".zgroup%00", "0/0.0.0", "a" * 3000):
+        cases.append(case("GET", store + key, allow_ok=key == "0/0/0/0/0"))  # a real chunk: its bytes
+    for name in NAMES[:6]:
+        cases += [case("GET", f"/zarr/public/{name}/cortex/em.ome.zarr/"),
+                  case("GET", f"/zarr/public/demo/cortex/{name}.ome.zarr/"),
+                  case("GET", f"/catalogue/{name}/cortex/thumbnail", allow_ok=True)]  # a placeholder picture
+    for secret in ("nope", "a" * 3000, "%00", TRAVERSAL, "zl_" + "0" * 40):
+        cases += [case("GET", f"/zarr/{secret}/demo/cortex/em.ome.zarr/"),
+                  case("GET", f"/zarr/{secret}/demo/cortex/em.ome.zarr/.zattrs")]
+    for body in ({}, {"name": ""}, {"name": "a\u0000b"}, {"name": "n" * 5000}, {"name": "x", "scope": TRAVERSAL},
+                 {"name": "x", "scope": "a/b/c"}, {"name": "x", "scope": "demo\u0000"},
+                 {"name": "x", "next": "//evil.example/"}):
+        cases.append(case("POST", "/account/zarr-links/", body, allow_ok="next" in body))
+    cases += [case("POST", "/account/zarr-links/", {"name": "x", "days": days}) for days in BAD_DAYS
+              if days != "\u0000"]
+    for pk in ("0", "99999999999999999999999", "-1", "x"):
+        cases += [case("POST", f"/account/zarr-links/{pk}/revoke"), case("GET", f"/api/zarr-links/{pk}/"),
+                  case("DELETE", f"/api/zarr-links/{pk}/"),
+                  case("PATCH", f"/api/zarr-links/{pk}/", json.dumps({"name": "x"}), j)]
+    bodies = [{"name": "a\u0000"}, {"name": "x", "scope": TRAVERSAL}, {"name": ["x"]}, {"name": "n" * 5000}]
+    bodies += [{"name": "x", "expires_in_days": days} for days in (HUGE, 10**30, -1, "1e3")]
+    for body in ["not json", "[1]", "null", "[" * 100000 + "]" * 100000] + [json.dumps(b) for b in bodies]:
+        cases.append(case("POST", "/api/zarr-links/", body, j))
+    cases += [case("GET", "/account/zarr-links/", allow_ok=True),
+              case("GET", "/api/zarr-links/?page=%00", allow_ok=True)]
     return cases
 
 
@@ -268,6 +329,30 @@ def test_post_forms_without_a_csrf_token_are_refused(world):
     assert world["failed"].state == "failed"  # nothing happened
 
 
+def test_a_short_link_stores_only_what_it_validated(db, client, django_user_model):
+    from portal.models import ShortLink
+
+    client.force_login(django_user_model.objects.create_user("carol"))
+    for state in UNSTORABLE_STATES:
+        refused = client.post("/s/new", {"kind": "viewer", "state": state, "public": "1"})
+        assert refused.status_code == 400 and refused.content.strip(), state[:40]
+    for days in BAD_DAYS:
+        refused = client.post("/s/new", {"kind": "viewer", "state": STATE, "days": days})
+        assert refused.status_code == 400 and b"days must be between 0" in refused.content, days[:40]
+    assert not ShortLink.objects.exists()
+    TRIED["cases"] += len(UNSTORABLE_STATES) + len(BAD_DAYS)
+
+    for days in ("", "0", " 7 "):
+        made = client.post("/s/new", {"kind": "viewer", "state": STATE, "days": days, "title": "t\u0000" * 300})
+        assert made.status_code == 302, made.content
+    links = list(ShortLink.objects.order_by("created"))
+    assert [link.payload for link in links] == [{"layers": []}] * 3
+    lifetimes = [round((link.expires - link.created).total_seconds() / 86400) if link.expires else None
+                 for link in links]
+    assert lifetimes == [90, None, 7]  # blank: the default; 0: never expires
+    assert links[0].title == "t" * 255
+
+
 def test_the_tables_cover_every_url_pattern(world):
     from django.urls import get_resolver
 
@@ -278,14 +363,18 @@ def test_the_tables_cover_every_url_pattern(world):
             else:
                 yield prefix + str(p.pattern)
 
-    ours = [p for p in walk(get_resolver().url_patterns) if not p.startswith(("accounts/", "static", "admin"))]
+    ours = [p for p in walk(get_resolver().url_patterns)
+            if not p.lstrip("^").startswith(("accounts/", "static", "admin"))]
     tables = page_cases(world["done"], world["failed"]) + api_body_cases() + login_cases()
     paths = {c[1].split("?")[0] for c in tables}
     import re
 
     missing = []
     for pattern in ours:
-        regex = "^/" + re.sub(r"<(?:\w+:)?\w+>", "[^/]+", pattern) + "$"
+        if pattern.startswith("^"):  # a regex pattern (DRF's routers): Django's own regex, joined
+            regex = "^/" + pattern.removeprefix("^").removesuffix("$") + "$"
+        else:
+            regex = "^/" + re.sub(r"<(?:\w+:)?\w+>", "[^/]+", pattern) + "$"
         if not any(re.match(regex, path) for path in paths):
             missing.append(pattern)
     assert not missing, f"url patterns without bad-input cases: {missing}"
