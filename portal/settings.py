@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "portal",
     "cutouts",
+    "zarrview",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -134,6 +135,10 @@ BOSS_PAGE_TIMEOUT = float(env("BOSS_PAGE_TIMEOUT", "10"))
 BOSS_CACHE_SECONDS = envint("BOSS_CACHE_SECONDS", 60)
 
 NDVIZ_URL = env("NDVIZ_URL", "https://viz.boss.neurodata.io/")
+# Whether that viewer draws private channels for the logged-in user: devboss's local client asks devboss for the
+# user's own token (/credentials/devboss); another client asks for credentials the portal can't give, so pages
+# warn beside viewer links to private data. Default: on for devboss's client (a NDVIZ_URL ending in /v/devboss/).
+NDVIZ_PRIVATE_DATA = envbool("NDVIZ_PRIVATE_DATA", "1" if NDVIZ_URL.rstrip("/").endswith("/v/devboss") else "0")
 
 # --- Redis, Celery, cache ------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -219,6 +224,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three defaults, with a JSON parser that answers 400 (not 500) to JSON nested too deeply.
+    "DEFAULT_PARSER_CLASSES": ["portal.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # mozilla-django-oidc, for the bearer check only (endpoints come from OIDC_SERVER_URL, see portal/auth/api.py).
@@ -233,21 +241,46 @@ OIDC_USERINFO_CACHE_SECONDS = envint("OIDC_USERINFO_CACHE_SECONDS", 60)
 CUTOUT_MAX_BYTES = envint("CUTOUT_MAX_BYTES", 10**9)  # the web download cap (uncompressed bytes)
 CUTOUT_MAX_PARTS_BYTES = envint("CUTOUT_MAX_PARTS_BYTES", 10 * 10**9)  # a box delivered in parts, in all
 CUTOUT_RETENTION_DAYS = envint("CUTOUT_RETENTION_DAYS", 7)
+# E-mail when a job ends only where e-mail is configured explicitly: EMAIL_HOST in the environment, or
+# CUTOUT_NOTIFY_EMAIL=1 (Django's own EMAIL_HOST default, "localhost", is no such sign). Links in it start with
+# SITE_URL (the portal's address as users reach it; `make run` sets it).
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "BOSS portal <noreply@localhost>")
+CUTOUT_NOTIFY_EMAIL = envbool("CUTOUT_NOTIFY_EMAIL", "1" if env("EMAIL_HOST") else "0")
+SITE_URL = env("SITE_URL").rstrip("/")
 CUTOUT_RESULTS_DIR = Path(env("CUTOUT_RESULTS_DIR", str(VAR_DIR / "results")))
 CUTOUT_FETCH_CONCURRENCY = envint("CUTOUT_FETCH_CONCURRENCY", 3)  # parallel block requests per job (bench: 3 is best here)
 CUTOUT_BLOCK_BYTES = envint("CUTOUT_BLOCK_BYTES", 16 * 1024 * 1024)
 CUTOUT_BLOCK_RETRIES = envint("CUTOUT_BLOCK_RETRIES", 4)
 CUTOUT_RETRY_BACKOFF = float(env("CUTOUT_RETRY_BACKOFF", "0.5"))  # seconds, doubled per retry
-CUTOUT_STALE_SECONDS = envint("CUTOUT_STALE_SECONDS", 600)  # no progress for this long: the worker died
-CUTOUT_MAX_ATTEMPTS = envint("CUTOUT_MAX_ATTEMPTS", 3)
+# Crash-proof jobs (cutouts/heartbeat.py, cutouts/upkeep.py): a running job writes its heartbeat every few
+# seconds; one silent for CUTOUT_STALE_SECONDS lost its worker and is taken over, resuming from the blocks
+# it recorded (every CUTOUT_PROGRESS_SECONDS) as finished. The reconciler runs every CUTOUT_RECONCILE_SECONDS.
+CUTOUT_HEARTBEAT_SECONDS = float(env("CUTOUT_HEARTBEAT_SECONDS", "5"))
+CUTOUT_STALE_SECONDS = envint("CUTOUT_STALE_SECONDS", 30)
+CUTOUT_PROGRESS_SECONDS = float(env("CUTOUT_PROGRESS_SECONDS", "5"))
+CUTOUT_RECONCILE_SECONDS = float(env("CUTOUT_RECONCILE_SECONDS", "10"))
+CUTOUT_MAX_ATTEMPTS = envint("CUTOUT_MAX_ATTEMPTS", 5)  # runs that ended with their worker lost, then it fails
 # A job left without a valid token waits this long for its owner to log in, then fails (cutouts/logins.py).
 CUTOUT_LOGIN_GRACE_SECONDS = envint("CUTOUT_LOGIN_GRACE_SECONDS", 24 * 3600)
 # The key that encrypts the tokens scripts submit jobs with (a Fernet key); derived from SECRET_KEY if unset.
 CUTOUT_TOKEN_KEY = envsecret("CUTOUT_TOKEN_KEY")
+# The periodic upkeep goes to a queue of its own ("upkeep"), served by the beat process's own worker
+# (`celery worker -B -Q upkeep -P solo`, as in `make run` and docker-compose): long jobs filling every job
+# slot never delay it. A message older than its period is dropped, so none pile up while beat runs alone.
+def _periodic(task, seconds):
+    return {"task": task, "schedule": seconds, "options": {"queue": "upkeep", "expires": seconds}}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "expire-cutout-results": {"task": "cutouts.expire_results", "schedule": 3600.0},
-    "requeue-stale-cutouts": {"task": "cutouts.requeue_stale_jobs", "schedule": 120.0},
-    "fail-jobs-left-waiting-for-a-login": {"task": "cutouts.fail_unclaimed_jobs", "schedule": 600.0},
+    "expire-cutout-results": _periodic("cutouts.expire_results", 3600.0),
+    "reconcile-cutouts": _periodic("cutouts.reconcile", CUTOUT_RECONCILE_SECONDS),
+    "fail-jobs-left-waiting-for-a-login": _periodic("cutouts.fail_unclaimed_jobs", 600.0),
 }
 
 # --- Per-user limits and BOSS egress (cutouts/limits.py, cutouts/semaphore.py) ---------------------------
@@ -257,7 +290,8 @@ CUTOUT_MAX_RESULT_BYTES_PER_USER = envint("CUTOUT_MAX_RESULT_BYTES_PER_USER", 10
 CUTOUT_REQUEUE_SECONDS = envint("CUTOUT_REQUEUE_SECONDS", 30)  # a job over the running limit waits this long
 # Block requests in flight to BOSS from all workers together (a Redis semaphore on CELERY_BROKER_URL).
 BOSS_MAX_CONCURRENT_REQUESTS = envint("BOSS_MAX_CONCURRENT_REQUESTS", 16)
-BOSS_REQUEST_LEASE_SECONDS = envint("BOSS_REQUEST_LEASE_SECONDS", 300)  # a dead worker's slot frees after this
+BOSS_REQUEST_LEASE_SECONDS = envint("BOSS_REQUEST_LEASE_SECONDS", 15)  # renewed while held; a dead worker's frees after this
+BOSS_SLOT_WAIT_SECONDS = envint("BOSS_SLOT_WAIT_SECONDS", 30)  # Redis down: a request waits this long for a slot
 
 # --- Where results live (cutouts/storage.py) ------------------------------------------------------------
 # "local": files under CUTOUT_RESULTS_DIR (one volume shared by every worker and the web server);
@@ -341,3 +375,15 @@ SPECTACULAR_SETTINGS = {
     # No validator badge: it is an image from another site, which the CSP refuses.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
+
+# --- The OME-Zarr view (zarrview/): every channel as a read-only OME-Zarr over HTTP ----------------------
+# Chunks are cached in a bounded folder shared by the web processes (zarrview/cache.py); 0 bytes: no cache.
+ZARR_CACHE_DIR = Path(env("ZARR_CACHE_DIR", str(VAR_DIR / "zarr-cache")))
+ZARR_CACHE_BYTES = envint("ZARR_CACHE_BYTES", 2 * 1024**3)
+ZARR_CACHE_SECONDS = envint("ZARR_CACHE_SECONDS", 3600)  # a cached chunk is read from BOSS again after this
+ZARR_HTTP_MAX_AGE = envint("ZARR_HTTP_MAX_AGE", 3600)  # Cache-Control max-age of public chunks
+ZARR_BOSS_RETRIES = envint("ZARR_BOSS_RETRIES", 2)  # more tries of a chunk after a BOSS 5xx or timeout
+ZARR_REQUEST_SLOTS = envbool("ZARR_REQUEST_SLOTS", "1")  # chunk reads share BOSS_MAX_CONCURRENT_REQUESTS
+ZARR_LINK_DAYS = envint("ZARR_LINK_DAYS", 30)  # a new link's lifetime unless its owner says otherwise
+ZARR_MAX_LINKS_PER_USER = envint("ZARR_MAX_LINKS_PER_USER", 50)
+ZARR_NEUROGLANCER_URL = env("ZARR_NEUROGLANCER_URL", "https://neuroglancer-demo.appspot.com/")

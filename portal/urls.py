@@ -6,6 +6,7 @@ from portal import health, views
 
 urlpatterns = [
     path("", views.home, name="portal-home"),
+    path("catalogue/<slug:collection>/<slug:experiment>/thumbnail", views.thumbnail, name="portal-thumbnail"),
     path("healthz", health.healthz, name="portal-healthz"),  # no login, no secrets (portal/health.py)
     path("admin/", admin.site.urls),  # staff: jobs and short links (cutouts/admin.py)
     path("", include("portal.urls_auth")),    # login, logout, /api/ authentication (OIDC)
@@ -16,4 +17,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html"),
          name="api-docs"),
 ]
+handler404 = "portal.errors.not_found"  # JSON under /api/
 urlpatterns.append(path("", include("cutouts.urls")))  # the cutout form, jobs, downloads, /api/cutouts/
+urlpatterns.append(path("", include("zarrview.urls")))  # /zarr/ (OME-Zarr view), Zarr links, /api/zarr-links/
