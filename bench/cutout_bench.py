@@ -37,34 +37,22 @@ CHANNEL = ("demo", "large", "em", "uint8")
 # ---- (a) and (b): run in subprocesses (`python -m bench.cutout_bench --child fetch|script ...`) ----
 
 def child_fetch(boss_url, token, box, block_bytes, concurrency):
-    """The fetch limit: the job's blocks over HTTP with the job's concurrency, nothing written."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    import blosc
-    import numpy as np
-    import requests
-
+    """The fetch limit: the job's blocks read by the job's own reader (bossdb, decoding into pooled buffers)
+    and fetch loop, with the job's concurrency, nothing written. (Before 2026-12-02 this was requests +
+    blosc.decompress, which the job's reader now beats: the limit stays the best read there is.)"""
+    from bossdb import Credential, Session
+    from cutouts.pipeline.fetch import BlockReader, Task, fetch_all
     from cutouts.pipeline.plan import Box, plan_blocks
+    from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
 
     coll, exp, ch, dtype = CHANNEL
-    blocks = plan_blocks(Box(tuple(box["x"]), tuple(box["y"]), tuple(box["z"])), dtype, block_bytes)
-    local = threading.local()
-
-    def fetch(b):
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
-        url = f"{boss_url}/v1/cutout/{coll}/{exp}/{ch}/0/{b.x[0]}:{b.x[1]}/{b.y[0]}:{b.y[1]}/{b.z[0]}:{b.z[1]}/"
-        r = session.get(url, headers={"Accept": "application/blosc", "Authorization": f"Bearer {token}"},
-                        timeout=300)
-        r.raise_for_status()
-        arr = np.frombuffer(blosc.decompress(r.content), dtype).reshape(b.shape_zyx)
-        return arr.nbytes
-
+    whole = Box(tuple(box["x"]), tuple(box["y"]), tuple(box["z"]))
+    blocks = plan_blocks(whole, dtype, block_bytes)
+    spec = CutoutSpec(boss_url, coll, exp, (ChannelSpec(ch, dtype),), 0, whole)
+    read = BlockReader(Session(boss_url, Credential("Bearer", token)), spec)
     start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        nbytes = sum(pool.map(fetch, blocks))
-    return {"seconds": time.perf_counter() - start, "bytes": nbytes, "blocks": len(blocks)}
+    fetch_all([Task(0, spec.channels[0], b) for b in blocks], read, lambda task, data: None, concurrency=concurrency)
+    return {"seconds": time.perf_counter() - start, "bytes": whole.nbytes(dtype), "blocks": len(blocks)}
 
 
 def child_script(boss_url, token, box, out):
@@ -269,7 +257,7 @@ def report(a, b, c, c_rss, label=""):
     print("CPU s: client CPU time (the worker child for (c)); BOSS s: devboss CPU time meanwhile; "
           f"{os.cpu_count()} CPUs, shared with whatever else runs")
     print(f"c/a = {rate['c'] / rate['a']:.2f}   c/b = {rate['c'] / rate['b']:.2f}   "
-          f"(target c/a >= 0.80, worker peak < 256 MB)")
+          f"(target c/a >= 0.85, worker peak <= 256 MB)")
 
 
 def main():

@@ -14,6 +14,8 @@ from bossdb.session import path
 
 CUTOUT_TYPES = ("uint8", "uint16", "uint64")  # what BOSS's cutout service (spdb) and intern handle
 BOUNDING_BOX_KINDS = ("tight", "loose")
+# Decode without holding the GIL: a cutout's fetch threads then decode while the others read their answers.
+blosc.set_releasegil(True)
 
 
 def _experiment_route(collection, experiment, *rest):
@@ -83,12 +85,16 @@ def cutout_route(collection, experiment, channel, resolution, x, y, z, t=None):
     return path("cutout", collection, experiment, channel, resolution, *ranges) + "/"
 
 
-def read_cutout(session, collection, experiment, channel, datatype, resolution, x, y, z, t=None):
+def read_cutout(session, collection, experiment, channel, datatype, resolution, x, y, z, t=None, into=None):
     """A (Z, Y, X) array, or (T, Z, Y, X) when `t` is given, of the half-open box, in ONE request.
 
     GET /v1/cutout/{c}/{e}/{ch}/{r}/{x0}:{x1}/{y0}:{y1}/{z0}:{z1}/[{t0}:{t1}/] with Accept: application/blosc
     (5.1, 5.2). The box must be small enough for one request (BOSS refuses over 500 MB: 413); the cutout
     planner makes it so. A body that doesn't decode to exactly that box is an unreadable answer (retried).
+
+    `into(shape, dtype)`, called once the body is in, gives a C-contiguous array to decode into (and return):
+    blosc decodes straight into it, so a caller reading many blocks reuses a few buffers instead of touching
+    fresh memory for every block (a fresh 32 MB array costs ~0.2 CPU s per GB in page faults and unmapping).
     """
     if str(datatype) not in CUTOUT_TYPES:
         raise BossBadRequest(f"BOSS can't cut out {datatype} channels")
@@ -98,6 +104,8 @@ def read_cutout(session, collection, experiment, channel, datatype, resolution, 
     dtype = np.dtype(datatype)
 
     def decode(response):
+        if into is not None:
+            return _decode_into(response.content, into(expected, dtype), expected, dtype)
         try:
             raw = blosc.decompress(response.content)
         except Exception as exc:  # blosc raises its own error types on a damaged or cut-short body
@@ -110,6 +118,21 @@ def read_cutout(session, collection, experiment, channel, datatype, resolution, 
     return session.get(cutout_route(collection, experiment, channel, resolution, x, y, z, t),
                        params={"access-mode": "no-cache"}, accept="application/blosc", decode=decode,
                        what="the cutout", describe=False)
+
+
+def _decode_into(body, out, expected, dtype):
+    """Decode a blosc body into `out` after checking its header against `out`: blosc itself trusts the
+    header, so a body whose sizes don't match is refused before a byte is written."""
+    if out.shape != expected or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
+        raise TypeError(f"out must be a C-contiguous {dtype} array of shape {expected}, got {out.dtype} {out.shape}")
+    nbytes, cbytes, _ = blosc.get_cbuffer_sizes(body) if len(body) >= 16 else (0, 0, 0)
+    if nbytes != out.nbytes or cbytes != len(body):
+        raise ValueError(f"a blosc body of {nbytes} bytes in {len(body)}, expected {out.nbytes}")
+    try:
+        blosc.decompress_ptr(body, out.ctypes.data)
+    except Exception as exc:  # blosc raises its own error types on a damaged body
+        raise ValueError(f"not a blosc array ({type(exc).__name__})") from exc
+    return out
 
 
 def ids_in_box(session, collection, experiment, channel, resolution, x, y, z):

@@ -85,6 +85,9 @@ def build_parser(doc):
     parser.add_argument("-t", metavar="T0:T1", help="time samples (default: the channel's default one)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if needed)")
     parser.add_argument("--format", choices=FORMATS, default="tiff-stack")
+    parser.add_argument("--compression", choices=("none", "zstd", "deflate"), default="none",
+                        help="compress the TIFFs: zstd (tifffile, Bio-Formats) or deflate (also Fiji's own opener); "
+                             "default none, which also resumes a slab half done (compressed slabs start again)")
     parser.add_argument("--workers", type=int, default=4, help="parallel requests (default 4)")
     parser.add_argument("--token-file", metavar="F", help="file holding a BOSS API token (else env BOSS_TOKEN)")
     parser.add_argument("--boss-url", default=None, help=f"default: env BOSS_URL, else {DEFAULT_BOSS_URL}")
@@ -111,6 +114,7 @@ class Run:
     t: tuple = None
     format: str = "tiff-stack"
     block_mb: int = DEFAULT_BLOCK_MB
+    compression: str = "none"
 
     @property
     def resource(self):
@@ -121,7 +125,7 @@ class Run:
         return {
             "resource": self.resource, "boss_url": self.boss_url, "res": self.resolution, "x": list(self.x),
             "y": list(self.y), "z": list(self.z), "t": list(self.t) if self.t else None, "format": self.format,
-            "block_mb": self.block_mb,
+            "block_mb": self.block_mb, **({"compression": self.compression} if self.compression != "none" else {}),
         }
 
 
@@ -138,4 +142,5 @@ def run_from_args(args):
         raise CliError(EXIT_USAGE, "--retries must be 0 or more and --block-mb at least 1")
     box = (parse_range("x", args.x), parse_range("y", args.y), parse_range("z", args.z),
            parse_range("t", args.t) if args.t else None)
-    return Run(boss_url, collection, experiment, channels, args.res, *box, args.format, args.block_mb)
+    return Run(boss_url, collection, experiment, channels, args.res, *box, args.format, args.block_mb,
+               args.compression)

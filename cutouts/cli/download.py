@@ -64,6 +64,8 @@ def download(plan, manifest, folder, read, workers, progress):
         writers.writer_for(task.block)  # the slab's staging files exist from its first request on
         return read(task)
 
+    open_and_read.release = getattr(read, "release", None)  # the reader's buffer back after each write
+
     try:
         fetch_all([Task(0, channel, b) for b in todo], open_and_read, lambda task, data: writers.write(task.block, data),
                   concurrency=workers, on_done=on_done, wait=False, name=f"fetch-{channel.name}")

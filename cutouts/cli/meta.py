@@ -79,5 +79,6 @@ def channel_spec(run, channel, meta):
         boss_url=run.boss_url, collection=run.collection, experiment=run.experiment,
         channels=(ChannelSpec(channel, meta.datatype, meta.channel_type),), resolution=run.resolution,
         box=Box(run.x, run.y, run.z, run.t or (0, 1)), format=run.format, time_range=bool(run.t),
+        compression=run.compression,
         voxel_size=tuple(meta.voxel_size), voxel_unit=meta.voxel_unit, hierarchy_method=meta.hierarchy_method,
     )

@@ -7,10 +7,13 @@ one UPDATE; the command line records them in its resume manifest) and returns Fa
 
 Retries, token renewal and the cap on requests in flight live in the bossdb Session the reader uses.
 """
+import mmap
 import queue
 import threading
 from collections import deque
 from dataclasses import dataclass
+
+import numpy as np
 
 import bossdb
 from bossdb.errors import BossError
@@ -46,23 +49,81 @@ def tasks_for(spec: CutoutSpec, blocks_of, channels=None):
     return [Task(i, ch, b) for i, ch in enumerate(chosen) for b in blocks_of(ch)]
 
 
-class BlockReader:
-    """Reads one block of a spec's box in one request; a (Z, Y, X) array whatever the time range."""
+class BufferPool:
+    """A few page-aligned buffers shared by the fetch threads, one per block between its decoding and the
+    end of its write. Fewer than the threads: a thread spends most of a block waiting for BOSS's answer,
+    holding no buffer, so two buffers serve three threads and memory stays at two blocks, not three."""
 
-    def __init__(self, session, spec):
+    def __init__(self, count=2):
+        self.count, self.made, self.free = count, 0, []
+        self.ready = threading.Condition()
+
+    def take(self, nbytes):
+        with self.ready:
+            while True:
+                for i, b in enumerate(self.free):  # by position: list.remove would compare arrays
+                    if b.nbytes >= nbytes:
+                        return self.free.pop(i)
+                if self.made < self.count or self.free:  # make one, or replace a buffer too small
+                    if self.free:
+                        self.free.pop()
+                    else:
+                        self.made += 1
+                    # An anonymous mmap is page-aligned, as writing straight from it to disk (O_DIRECT) needs.
+                    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)
+                self.ready.wait()
+
+    def give(self, buf):
+        with self.ready:
+            self.free.append(buf)
+            self.ready.notify()
+
+
+class BlockReader:
+    """Reads one block of a spec's box in one request; a (Z, Y, X) array whatever the time range.
+
+    Blocks are decoded into buffers of a BufferPool: the array returned is valid until the same thread calls
+    release(), which the fetch loop does once the block is written.
+    """
+
+    def __init__(self, session, spec, buffers=2):
         self.session, self.spec = session, spec
+        self.pool = BufferPool(buffers)
+        self._local = threading.local()
+
+    def _into(self, shape, dtype):
+        """This thread's buffer for the block (taken once, also when the request is retried)."""
+        buf = getattr(self._local, "buf", None)
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if buf is None or buf.nbytes < nbytes:
+            self.release()
+            buf = self._local.buf = self.pool.take(nbytes)
+        return buf[:nbytes].view(dtype).reshape(shape)
+
+    def release(self):
+        """The calling thread is done with the block it read last."""
+        buf = getattr(self._local, "buf", None)
+        if buf is not None:
+            self._local.buf = None
+            self.pool.give(buf)
 
     def __call__(self, task):
         spec, block = self.spec, task.block
         t = block.t if spec.time_range else None
-        data = bossdb.read_cutout(self.session, spec.collection, spec.experiment, task.channel.name,
-                                  task.channel.datatype, spec.resolution, block.x, block.y, block.z, t)
+        try:
+            data = bossdb.read_cutout(self.session, spec.collection, spec.experiment, task.channel.name,
+                                      task.channel.datatype, spec.resolution, block.x, block.y, block.z, t,
+                                      into=self._into)
+        except BaseException:
+            self.release()
+            raise
         return data[0] if t else data
 
 
 def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, name="fetch", thread_exit=None):
     """Run every task: `read(task)` -> array, then `write(task, array)`, in `concurrency` threads.
 
+    A `read` with a release() method (BlockReader) gets it called in the thread once its block is written.
     Raises BlockFailed for a BOSS error, Stopped when on_done() returned False, or whatever read/write
     raised. wait=True joins the threads before returning or raising (a web job must not write into a
     file it is deleting); wait=False leaves them to die with the process (Ctrl-C on the command line
@@ -73,6 +134,7 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
     take = threading.Lock()
     stop = threading.Event()
     finished = queue.SimpleQueue()  # (task, exception or None)
+    release = getattr(read, "release", None)  # a BlockReader's buffer goes back to its pool after the write
 
     def work():
         try:
@@ -89,10 +151,14 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
                 task = pending.popleft()
             try:
                 data = read(task)
-                if stop.is_set():  # failed or cancelled meanwhile: nothing more is written
-                    return
-                write(task, data)
-                del data
+                try:
+                    if stop.is_set():  # failed or cancelled meanwhile: nothing more is written
+                        return
+                    write(task, data)
+                finally:
+                    del data
+                    if release is not None:
+                        release()  # the reader's buffer serves another block
                 finished.put((task, None))
             except BossError as exc:
                 finished.put((task, BlockFailed(task, exc)))

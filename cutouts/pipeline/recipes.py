@@ -1,8 +1,8 @@
 """Ready-to-paste recipes for a box: BOSS's REST cutout URL, intern, curl, the portal's JSON API, boss-cutout.
 
-The user's token is never written into a recipe: each reads it from the BOSS_TOKEN environment variable
-(intern and curl need a BOSS API token, from <BOSS>/v1/mgmt/token; the portal API takes the OIDC access
-token from the identity provider) or from a file (`boss-cutout --token-file`).
+The user's token is never written into a recipe. intern and curl of BOSS read a BOSS API token (from
+<BOSS>/v1/mgmt/token) from the BOSS_TOKEN environment variable, boss-cutout from a file (`--token-file`); the
+portal's API takes an OIDC access token from the identity provider, in PORTAL_TOKEN (oidc_token_command).
 """
 import json
 import shlex
@@ -76,8 +76,9 @@ def curl_snippet(spec, channel):
     )
 
 
-def api_snippet(spec, portal_url):
-    """curl of the portal's own JSON API, submitting the same job (with an OIDC access token)."""
+def api_body(spec):
+    """The JSON body of POST /api/cutouts/ that asks for this same job: every field the job was made of,
+    `parts` included (an over-cap box replays as 400 without it)."""
     body = {
         "collection": spec.collection,
         "experiment": spec.experiment,
@@ -87,12 +88,36 @@ def api_snippet(spec, portal_url):
         "y": list(spec.box.y),
         "z": list(spec.box.z),
         "format": spec.format,
+        "parts": bool(spec.parts),
     }
     if spec.time_range:
         body["t"] = list(spec.box.t)
+    for name in ("compression", "name"):  # fields added with the job's options; absent on older specs
+        value = getattr(spec, name, None) or spec.extra.get(name)
+        if value:
+            body[name] = value
+    return body
+
+
+def oidc_token_command(token_url, client_id="endpoint"):
+    """The one command that gets an OIDC access token for the portal's API from the identity provider:
+    the password grant of its public scripts client (Keycloak's "direct access grant", which devboss has too).
+    The user name and password come from the environment, never the page."""
     return (
-        f'curl -X POST -H "Authorization: Bearer $BOSS_TOKEN" -H "Content-Type: application/json" \\\n'
-        f"     -d '{json.dumps(body)}' {portal_url.rstrip('/')}/api/cutouts/"
+        f'PORTAL_TOKEN=$(curl -sS -d grant_type=password -d client_id={shlex.quote(client_id)} \\\n'
+        '     --data-urlencode username="$BOSS_USER" --data-urlencode password="$BOSS_PASSWORD" \\\n'
+        f'     {shlex.quote(token_url)} \\\n'
+        "     | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')"
+    )
+
+
+def api_snippet(spec, portal_url, body=None):
+    """curl of the portal's own JSON API, submitting the same job, with an OIDC access token in
+    $PORTAL_TOKEN (a BOSS API token gets 401 there: see oidc_token_command)."""
+    body = api_body(spec) if body is None else body
+    return (
+        f'curl -sS -X POST -H "Authorization: Bearer $PORTAL_TOKEN" -H "Content-Type: application/json" \\\n'
+        f"     -d {shlex.quote(json.dumps(body))} {portal_url.rstrip('/')}/api/cutouts/"
     )
 
 

@@ -18,6 +18,7 @@ from bossdb.geometry import Box
 from cutouts.pipeline.fetch import Task
 from cutouts.pipeline.spec import CutoutSpec
 from cutouts.pipeline.writers.base import WriterError  # noqa: F401 (re-exported)
+from cutouts.pipeline.writers.ctiff import COMPRESSIONS, CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 from cutouts.pipeline.writers.zarr import OmeZarrZip, layout_problem as zarr_layout_problem
 
@@ -100,6 +101,19 @@ class Production:
         return write
 
 
+def tiff_for(job, path, channel, channels=1, channel_names=(), flavour="ome"):
+    """The TIFF writer of the job's compression: VolumeTiff (uncompressed, resumable) or CompressedTiff."""
+    spec, box, dtype = job.spec, job.box, channel.datatype
+    options = {"flavour": flavour, "channels": channels, "times": box.time_samples, "channel_names": channel_names,
+               "resume": job.resume}
+    if spec.compression in (None, "", "none"):
+        return VolumeTiff(path, box.shape_zyx, dtype, spec.calibration, **options)
+    blocks = job.blocks[channel.name]  # a channel's blocks depend on its datatype
+    rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in blocks]
+    segment = segment_shape(box.shape_zyx, rel, effective_flavour(flavour, dtype))
+    return CompressedTiff(path, box.shape_zyx, dtype, spec.calibration, spec.compression, segment, **options)
+
+
 def done_key(channel, block):
     return f"{channel}/{block.key}"
 
@@ -108,6 +122,10 @@ class Format:
     name = ""
     label = ""
     carries_objects = False  # an objects.csv of the annotation channels' ids goes into the result
+    # Compressed TIFFs: zstd (fast, small; tifffile, Bio-Formats) or deflate (also Fiji's own opener). Not the
+    # default: an uncompressed TIFF is memory-mappable and a job waiting for a login resumes it.
+    compressions = COMPRESSIONS
+    default_compression = "none"
 
     @staticmethod
     def layout_problem(channels):
@@ -137,9 +155,7 @@ class OmeTiff(Format):
         dtype = channels[0].datatype
         suffix = ".tif" if effective_flavour(self.flavour, dtype) != "ome" else ".ome.tif"
         name = job.stem() + suffix
-        with VolumeTiff(job.folder / name, job.box.shape_zyx, dtype, spec.calibration, flavour=self.flavour,
-                        channels=len(channels), times=job.box.time_samples, channel_names=spec.channel_names,
-                        resume=job.resume) as out:
+        with tiff_for(job, job.folder / name, channels[0], len(channels), spec.channel_names, self.flavour) as out:
             if not out.resumed:
                 job.forget(channels)
             job.fetch(job.tasks(), job.into(out))
@@ -150,6 +166,7 @@ class ImageJTiff(OmeTiff):
     name = "imagej-tiff"
     label = "ImageJ TIFF (one channel, uint8/uint16)"
     flavour = "imagej"
+    compressions = ("none", "deflate")  # what Fiji's own TIFF opener reads
 
     @staticmethod
     def layout_problem(channels):
@@ -170,8 +187,7 @@ class TiffZip(Format):
             if job.resume and path.exists() and job.finished([ch]):  # an earlier run finished this channel
                 files.append(str(path))
                 continue
-            with VolumeTiff(path, job.box.shape_zyx, ch.datatype, spec.calibration, flavour="ome",
-                            times=job.box.time_samples, resume=job.resume) as out:
+            with tiff_for(job, path, ch) as out:
                 if not out.resumed:
                     job.forget([ch])
                 job.fetch(job.tasks([ch]), job.into(out))
@@ -195,6 +211,8 @@ class OmeZarr(Format):
     name = "ome-zarr"
     label = "OME-Zarr in a ZIP (NGFF 0.4; image channels on a c axis, annotations as labels)"
     carries_objects = True
+    compressions = ("none", "zstd")  # chunks through blosc: every zarr reader has it
+    default_compression = "zstd"
 
     @staticmethod
     def layout_problem(channels):
@@ -207,7 +225,7 @@ class OmeZarr(Format):
         box = job.box
         with OmeZarrZip(job.folder / name, box.shape_zyx, kinds, spec.calibration, times=box.time_samples,
                         origin_zyx=(box.z[0], box.y[0], box.x[0]), hierarchy=spec.hierarchy_method,
-                        resume=job.resume) as out:
+                        resume=job.resume, compression=spec.compression) as out:
             if not out.resumed:
                 job.forget(spec.channels)
             job.fetch(job.tasks(), job.into(out))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bossdb.geometry import Box
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.writers.base import WriterError
+from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 
 FORMATS = ("tiff-stack", "ome-tiff")
@@ -71,6 +72,20 @@ def make_plan(spec, block_bytes):
     return Plan(spec, box, dtype, blocks, list(slabs.values()))
 
 
+def _writer(plan):
+    """VolumeTiff, or a CompressedTiff maker with the plan's compression and segments (see ctiff.py)."""
+    compression = getattr(plan.spec, "compression", "none")
+    if compression in (None, "", "none"):
+        return VolumeTiff
+    box = plan.box
+    rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in plan.blocks]
+
+    def make(path, zyx, dtype, cal, flavour="ome", **options):
+        segment = segment_shape(box.shape_zyx, rel, effective_flavour(flavour, dtype))
+        return CompressedTiff(path, zyx, dtype, cal, compression, segment, flavour=flavour, **options)
+    return make
+
+
 class SlabWriter:
     """The open files of one slab and where each block goes in them. Thread-safe (VolumeTiff is)."""
 
@@ -81,14 +96,14 @@ class SlabWriter:
         self.ome = spec.format == "ome-tiff"
         zyx = plan.box.shape_zyx
         cal = spec.calibration
+        tiff = _writer(plan)
         if self.ome:
-            self.files = [VolumeTiff(folder / slab.files[0], zyx, plan.dtype, cal, flavour="ome",
-                                     times=plan.box.time_samples, channel_names=tuple(spec.channel_names),
-                                     resume=True)]
+            self.files = [tiff(folder / slab.files[0], zyx, plan.dtype, cal, flavour="ome",
+                               times=plan.box.time_samples, channel_names=tuple(spec.channel_names), resume=True)]
         else:
             # ImageJ spacing/unit for uint8/uint16; writers fall back to JSON metadata for uint64
-            self.files = [VolumeTiff(folder / name, (1, zyx[1], zyx[2]), plan.dtype, cal, flavour="imagej",
-                                     plane=True, resume=True) for name in slab.files]
+            self.files = [tiff(folder / name, (1, zyx[1], zyx[2]), plan.dtype, cal, flavour="imagej",
+                               plane=True, resume=True) for name in slab.files]
         if only is not None:  # just these files, to finish renames (no writes)
             self.files = [f for f in self.files if os.path.basename(f.path) in only]
 

@@ -63,7 +63,7 @@ class OmeZarrZip:
     """
 
     def __init__(self, path, zyx, channels, calibration, times=1, origin_zyx=(0, 0, 0), hierarchy="anisotropic",
-                 extra_files=None, extra_level=True, resume=False):
+                 extra_files=None, extra_level=True, resume=False, compression="zstd"):
         problem = layout_problem(channels)
         if problem:
             raise WriterError(problem)
@@ -81,6 +81,7 @@ class OmeZarrZip:
         self.extra_level = extra_level and self.zyx[1] >= 2 and self.zyx[2] >= 2
         self.resume = resume
         self.resumed = False
+        self.compression = compression
         self.lock = threading.Lock()
         self.targets = {}  # channel index -> (array, channel index in it or None)
 
@@ -117,6 +118,14 @@ class OmeZarrZip:
                 {"type": "scale", "scale": scale}, {"type": "translation", "translation": translation}]})
         return out
 
+    def _compressors(self):
+        """Blosc zstd (level 3, byte shuffle) for "zstd"; none for "none"."""
+        if self.compression in (None, "", "none"):
+            return None
+        from numcodecs import Blosc
+
+        return Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE)
+
     def _create_multiscale(self, group, members, name):
         dtype = np.dtype(members[0][1])
         n_c = len(members)
@@ -126,7 +135,7 @@ class OmeZarrZip:
             chunks = (1,) * (len(shape) - 3) + tuple(min(c, s) for c, s in zip(CHUNK_ZYX, shape[-3:]))
             arrays.append(group.create_array(
                 str(level), shape=shape, chunks=chunks, dtype=dtype, fill_value=0,
-                chunk_key_encoding={"name": "v2", "separator": "/"},
+                chunk_key_encoding={"name": "v2", "separator": "/"}, compressors=self._compressors(),
             ))
         lead = len(arrays[0].shape) - 3
         omero = None

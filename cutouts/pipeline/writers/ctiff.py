@@ -1,0 +1,170 @@
+"""Compressed TIFFs (zstd or deflate), written block by block as blocks arrive, memory bounded by a block.
+
+A compressed TIFF's image is a list of segments (strips of whole rows, or tiles), each compressed on its
+own and placed anywhere in the file, found through the offsets in its page's IFD. So each block, as it
+arrives in a fetch thread, is cut into the segments it holds, each compressed there (imagecodecs releases
+the GIL: the fetch threads compress in parallel) and appended to a staging file with its place recorded.
+At the end tifffile writes the real file, its metadata as the uncompressed writer's (tiff.tiff_options),
+from the staged segments in order: one more pass over the compressed bytes only (1/9 of a demo cutout).
+
+Segments must not straddle blocks: blocks are cut on BOSS's 512-voxel grid counted from 0, the file's
+segments from the box's first voxel. Whole-row blocks become strips of the rows' greatest common step;
+narrower blocks (a wide box) become tiles, which TIFF wants in multiples of 16, so such a box must start on
+a multiple of 16 in x and y (`segment_shape` says why not). ImageJ's own TIFF opener reads strips and
+deflate only: ImageJ files take deflate, as strips.
+"""
+import os
+import threading
+from math import gcd
+
+import imagecodecs
+import numpy as np
+import tifffile
+
+from cutouts.pipeline.writers.base import WriterError
+from cutouts.pipeline.writers.tiff import VolumeTiff, tiff_options
+
+COMPRESSIONS = ("none", "zstd", "deflate")
+# Fast levels: compression runs in the fetch threads, beside BOSS's answers (bench/cutout_bench.py
+# --compression measures the throughput against uncompressed and the size ratio per channel).
+CODECS = {
+    "zstd": ("zstd", lambda data: imagecodecs.zstd_encode(data, level=3)),
+    "deflate": ("adobe_deflate", lambda data: imagecodecs.deflate_encode(data, level=1)),
+}
+
+
+def _edges_gcd(starts, base):
+    step = base
+    for s in starts:
+        step = gcd(step, s)
+    return step
+
+
+def segment_shape(zyx, blocks_yx, flavour="ome"):
+    """(rows, columns) of the file's segments for blocks at `blocks_yx` [(y0, by, x0, bx)] relative to the
+    box: columns == the box's width means strips. Raises WriterError when no segment fits every block."""
+    _, y_n, x_n = zyx
+    rows = _edges_gcd([b[0] for b in blocks_yx if b[0]], max(b[1] for b in blocks_yx))
+    if all(b[3] == x_n for b in blocks_yx):
+        return rows, x_n
+    cols = _edges_gcd([b[2] for b in blocks_yx if b[2]], max(b[3] for b in blocks_yx))
+    while rows > 512 and rows % 32 == 0:  # tiles of at most 512, still dividing every edge
+        rows //= 2
+    while cols > 512 and cols % 32 == 0:
+        cols //= 2
+    if flavour == "imagej" or rows % 16 or cols % 16:
+        raise WriterError("a compressed TIFF this wide is written in tiles, which need the box to start on a "
+                          "multiple of 16 in x and y (and ImageJ's opener reads no tiles): move the box's start, "
+                          "choose compression none, or choose ome-zarr")
+    return rows, cols
+
+
+class CompressedTiff(VolumeTiff):
+    """VolumeTiff's interface (a context manager; write_block from any thread), compressed. No resume: a
+    job or run that stops short fetches this file's blocks again (`resumed` stays False)."""
+
+    def __init__(self, path, zyx, dtype, calibration, compression, segment, **options):
+        options.pop("resume", None)
+        super().__init__(path, zyx, dtype, calibration, **options)
+        if compression not in CODECS:
+            raise WriterError(f"unknown compression {compression!r}; choose one of {', '.join(COMPRESSIONS)}")
+        if self.flavour == "imagej" and compression != "deflate":
+            compression = "deflate"  # what ImageJ's own opener reads
+        self.compression = compression
+        self.rows, self.cols = segment
+        self.staging = self.path + ".segments"
+        self.index = {}  # (page, segment) -> (offset, length) in the staging file
+        self._end = 0
+        self._seg_fd = None
+        self._seg_lock = threading.Lock()
+
+    @property
+    def strips(self):
+        return self.cols == self.zyx[2]
+
+    def open(self):
+        try:
+            self._seg_fd = os.open(self.staging, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            raise WriterError(f"could not create the TIFF: {exc.strerror or exc}") from exc
+        return self
+
+    def _segments_per_page(self):
+        _, y_n, x_n = self.zyx
+        return -(-y_n // self.rows) * (1 if self.strips else -(-x_n // self.cols))
+
+    def write_block(self, data, z0, y0, x0, t=0, c=0):
+        data = np.asarray(data, dtype=self.dtype)
+        bz, by, bx = data.shape
+        z_n, y_n, x_n = self.zyx
+        if z0 < 0 or y0 < 0 or x0 < 0 or z0 + bz > z_n or y0 + by > y_n or x0 + bx > x_n:
+            raise WriterError(f"block {data.shape} at z={z0} y={y0} x={x0} does not fit the volume {self.zyx}")
+        if y0 % self.rows or (not self.strips and x0 % self.cols):
+            raise WriterError(f"block at y={y0} x={x0} is off the file's {self.rows}x{self.cols} segments")
+        encode = CODECS[self.compression][1]
+        across = 1 if self.strips else -(-x_n // self.cols)
+        for dz in range(bz):
+            page = (t * self.channels + c) * z_n + z0 + dz
+            for r in range(0, by, self.rows):
+                for q in range(0, bx, self.cols):
+                    piece = data[dz, r:r + self.rows, q:q + self.cols]
+                    if not self.strips and piece.shape != (self.rows, self.cols):  # edge tiles are padded
+                        piece = np.pad(piece, ((0, self.rows - piece.shape[0]), (0, self.cols - piece.shape[1])))
+                    self._append((page, (y0 + r) // self.rows * across + (x0 + q) // self.cols),
+                                 encode(np.ascontiguousarray(piece)))
+
+    def _append(self, key, encoded):
+        with self._seg_lock:
+            offset, self._end = self._end, self._end + len(encoded)
+            self.index[key] = (offset, len(encoded))
+        try:
+            os.pwrite(self._seg_fd, encoded, offset)
+        except OSError as exc:
+            raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
+
+    def _segments(self):
+        pages = int(np.prod(self.shape[:-2])) if len(self.shape) > 2 else 1
+        for page in range(pages):
+            for seg in range(self._segments_per_page()):
+                offset, length = self.index[(page, seg)]
+                yield os.pread(self._seg_fd, length, offset)
+
+    def flush(self):
+        """Nothing to make durable: a compressed file is never resumed (its blocks are fetched again)."""
+
+    def close_partial(self):
+        self._discard()
+
+    def _discard(self):
+        if self._seg_fd is not None:
+            os.close(self._seg_fd)
+            self._seg_fd = None
+        for name in (self.staging, self.tmp_path):
+            try:
+                os.unlink(name)
+            except FileNotFoundError:
+                pass
+
+    def commit(self):
+        options = tiff_options(self.shape, self.axes, self.dtype, self.flavour, self.calibration,
+                               self.channel_names)
+        layout = {"rowsperstrip": self.rows} if self.strips else {"tile": (self.rows, self.cols)}
+        try:
+            if len(self.index) != self._segments_per_page() * (int(np.prod(self.shape[:-2])) or 1):
+                raise WriterError("the TIFF is missing blocks")
+            tifffile.imwrite(self.tmp_path, data=self._segments(), compression=CODECS[self.compression][0],
+                             **layout, **options)
+            with open(self.tmp_path, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(self.tmp_path, self.path)
+        except OSError as err:
+            raise WriterError(f"finishing the TIFF failed: {err.strerror or err}") from err
+        finally:
+            self._discard()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._discard()
+            return False
+        self.commit()
+        return False
