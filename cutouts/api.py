@@ -1,17 +1,17 @@
-"""The cutout JSON API: /api/cutouts/ (list, submit), /api/cutouts/<id>/ (state), .../download, .../parts/<n>,
-.../cancel, .../retry. Same checks and messages as the form (cutouts.serializers); users see only their own
+"""The cutout JSON API: /api/cutouts/ (list with the quota, submit), /api/cutouts/<id>/ (state; DELETE removes
+the job and its files), .../download, .../parts/<n>, .../cancel, .../retry. Same checks and messages as the form (cutouts.serializers); users see only their own
 jobs (404 otherwise). Authenticate with `Authorization: Bearer <OIDC access token>` or the browser session."""
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import NotAuthenticated, NotFound, ParseError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from bossdb import Credential
-from cutouts import service
+from cutouts import limits, service
 from cutouts.downloads import result_response
 from cutouts.models import CutoutJob
 from cutouts.serialize import JobSerializer
@@ -70,20 +70,37 @@ class ErrorsSerializer(serializers.Serializer):
                   "size, limit or body")
 
 
+class QuotaSerializer(serializers.Serializer):
+    used_bytes = serializers.IntegerField(help_text="bytes your unexpired results take")
+    limit_bytes = serializers.IntegerField(help_text="CUTOUT_MAX_RESULT_BYTES_PER_USER")
+    free_bytes = serializers.IntegerField()
+    used = serializers.CharField(help_text='used_bytes in words ("3.07 GB")')
+    limit = serializers.CharField(help_text='limit_bytes in the same unit ("10.0 GB")')
+    next_expiry = serializers.DateTimeField(allow_null=True, help_text="when your first result expires")
+    queued = serializers.IntegerField()
+    max_queued = serializers.IntegerField()
+
+
 class JobListSerializer(serializers.Serializer):
     jobs = JobSerializer(many=True)
+    quota = QuotaSerializer()
 
 
 NEEDS_LOGIN = OpenApiResponse(DetailSerializer, description="no token, or the token was refused")
 NOT_YOURS = OpenApiResponse(DetailSerializer, description="no such job (or someone else's)")
 CONFLICT = OpenApiResponse(DetailSerializer, description="the job's state does not allow it")
+# A file goes with the type its name says (.tif, .zip), else application/octet-stream.
+FILE_TYPES = ("image/tiff", "application/zip", "application/octet-stream")
 FILE = {
-    (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="the file"),
-    (206, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="a byte range of it"),
+    **{(200, t): OpenApiResponse(OpenApiTypes.BINARY, description="the file") for t in FILE_TYPES},
+    **{(206, t): OpenApiResponse(OpenApiTypes.BINARY, description="a byte range of it") for t in FILE_TYPES},
     302: OpenApiResponse(description="a signed, expiring URL of the file in the results bucket"),
     401: NEEDS_LOGIN, 404: NOT_YOURS,
     416: OpenApiResponse(description="the range is beyond the file"),
 }
+RANGE = OpenApiParameter("Range", str, OpenApiParameter.HEADER, description=(
+    'one byte range, "bytes=<first>-[<last>]" or "bytes=-<suffix length>" (resume a download); '
+    "any other value is ignored and the whole file comes"))
 
 
 # --- Views ----------------------------------------------------------------------------------------------
@@ -96,17 +113,21 @@ class JobsView(GenericAPIView):
                    responses={200: JobListSerializer, 401: NEEDS_LOGIN})
     def get(self, request):
         jobs = CutoutJob.objects.filter(owner=request.user)[:LIST_LIMIT]
-        return Response({"jobs": self.get_serializer(jobs, many=True).data})
+        return Response({"jobs": self.get_serializer(jobs, many=True).data,
+                         "quota": limits.quota(request.user).as_json()})
 
     @extend_schema(operation_id="cutouts_create", summary="Submit a cutout",
                    request={"application/json": CutoutRequestSerializer}, responses={
                        202: OpenApiResponse(JobSerializer, description="queued; Location is the job's URL"),
-                       400: OpenApiResponse(ErrorsSerializer, description="a message per field"), 401: NEEDS_LOGIN})
+                       400: OpenApiResponse(ErrorsSerializer, description="a message per field"), 401: NEEDS_LOGIN,
+                       415: OpenApiResponse(DetailSerializer, description="the body is not application/json")})
     def post(self, request):
         try:
             data = request.data
         except RecursionError:  # DRF's JSON parser lets this through as a 500
             return Response({"errors": {"body": "the JSON is nested too deeply"}}, status=400)
+        except ParseError as exc:  # not JSON, or not UTF-8: the same shape as every other refusal
+            return Response({"errors": {"body": str(exc.detail)}}, status=400)
         if not isinstance(data, dict):
             return Response({"errors": {"body": "send a JSON object"}}, status=400)
         cutout = CutoutRequestSerializer(data=data, context={"user": request.user})
@@ -138,10 +159,19 @@ class JobDetailView(JobView):
     def get(self, request, job_id):
         return Response(self.get_serializer(self.get_object()).data)
 
+    @extend_schema(
+        operation_id="cutout_destroy", summary="Delete a job and its files (a running job is cancelled first)",
+        responses={204: OpenApiResponse(description="deleted; its bytes are free at once"),
+                   401: NEEDS_LOGIN, 404: NOT_YOURS})
+    def delete(self, request, job_id):
+        service.delete(self.get_object())
+        return Response(status=204)
+
 
 class DownloadView(JobView):
     @extend_schema(
         operation_id="cutout_download", summary="Download a job's file (HTTP range requests supported)",
+        parameters=[RANGE],
         responses={**FILE, 409: OpenApiResponse(DetailSerializer, description="the job has no file (yet)")})
     def get(self, request, job_id):
         job = self.get_object()
@@ -153,7 +183,8 @@ class DownloadView(JobView):
 
 class PartView(JobView):
     @extend_schema(
-        operation_id="cutout_part", summary="Download one part of a job delivered in parts", responses=FILE)
+        operation_id="cutout_part", summary="Download one part of a job delivered in parts", parameters=[RANGE],
+        responses=FILE)
     def get(self, request, job_id, n):
         job = self.get_object()
         part = job.part(n)

@@ -29,6 +29,7 @@ def parse_form(post, collection, experiment):
         "resolution": post.get("resolution", ""),
         "format": post.get("format", "ome-tiff"),
         "parts": post.get("parts") == "on",
+        "name": post.get("name", ""),
     }
     for axis in AXES:
         data[axis] = _pair(post, axis)

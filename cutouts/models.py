@@ -111,6 +111,7 @@ class CutoutJob(models.Model):
             channels=tuple(ChannelSpec(n, kinds.get(n, {}).get("datatype", ""), kinds.get(n, {}).get("type", "image"))
                            for n in self.channels),
             resolution=self.resolution, box=self.box, format=self.format, time_range=self.time_range,
+            compression=self.compression or "none",
             parts=tuple(tuple(z) for z in meta.get("part_z", [])) if self.split else (),
             voxel_size=tuple(meta.get("voxel_size", (1.0, 1.0, 1.0))),
             voxel_unit=meta.get("voxel_unit", "nanometers"),

@@ -49,11 +49,13 @@ def _stretch(section):
     return (np.clip((values - lo) / (hi - lo), 0, 1) * 255).astype(np.uint8)
 
 
-def render_preview(session, detail, collection, channel, resolution, box, project=True):
+def render_preview(session, detail, collection, channel, resolution, box, project=True, outline=True):
     """PNG bytes: the whole section at the preview level, with `box` (voxels at `resolution`) drawn.
 
     project=False reads one slice even of a thin box: anonymous visitors share BOSS's public quota, so their
-    previews stay at one section of at most PREVIEW_PIXELS (else the coarsest level) per request."""
+    previews stay at one section of at most PREVIEW_PIXELS (else the coarsest level) per request.
+    outline=False leaves the box out: the form's script draws it over the picture itself, so moving the box in
+    x and y needs no new picture (and no new BOSS request)."""
     by_name = {c.name: c for c in detail.channels}
     if channel not in by_name or not detail.levels:
         raise PreviewInvalid("unknown channel, or no resolution levels")
@@ -74,13 +76,19 @@ def render_preview(session, detail, collection, channel, resolution, box, projec
     data = bossdb.read_cutout(session, collection, detail.experiment.name, channel, by_name[channel].datatype,
                               level.resolution, x, y, (z0, z1))
     image = Image.fromarray(_stretch(data.max(axis=0)), "L").convert("RGB")
+    if outline:
+        _outline(image, small, x, y)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _outline(image, small, x, y):
+    """The box in red on the section (whose corner is x[0], y[0] at the preview level)."""
     draw = ImageDraw.Draw(image)
     (bx0, bx1), (by0, by1) = small["x"], small["y"]
     draw.rectangle((bx0 - x[0], by0 - y[0], max(bx1 - x[0] - 1, bx0 - x[0]), max(by1 - y[0] - 1, by0 - y[0])),
                    outline=BOX_COLOUR, width=2 if min(bx1 - bx0, by1 - by0) > 4 else 1)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 def error_png(message, status):
@@ -104,10 +112,10 @@ def _request_of(query):
     return channels[0], resolution, box
 
 
-def cache_key(user, collection, experiment, channel, resolution, box):
+def cache_key(user, collection, experiment, channel, resolution, box, outline=True):
     """Per caller kind (the public token, or one user's own credential) and request; never a token."""
     who = f"user:{user.pk}" if user.is_authenticated else "public"
-    raw = json.dumps([who, collection, experiment, channel, resolution, sorted(box.items())])
+    raw = json.dumps([who, collection, experiment, channel, resolution, sorted(box.items()), outline])
     return "cutout-preview:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -116,13 +124,14 @@ def preview(request, collection, experiment):
         channel, resolution, box = _request_of(request.GET)
     except PreviewInvalid as exc:
         return error_png(str(exc), 400)
-    key = cache_key(request.user, collection, experiment, channel, resolution, box)
+    outline = request.GET.get("outline") != "0"
+    key = cache_key(request.user, collection, experiment, channel, resolution, box, outline)
     png = cache.get(key)
     if png is None:
         try:
             detail = client.get_experiment_detail(request.user, collection, experiment)
             png = render_preview(session_for(request.user), detail, collection, channel, resolution, box,
-                                 project=request.user.is_authenticated)
+                                 project=request.user.is_authenticated, outline=outline)
         except PreviewInvalid as exc:
             return error_png(str(exc), 400)
         except LoginRequired:

@@ -1,5 +1,6 @@
 """A cutout request, checked against what BOSS says of the experiment with one message per field, for the
-JSON API and (through cutouts.validation.validate) the web form alike; and a box's size at every level.
+JSON API and (through cutouts.validation.validate) the web form alike. A box's size at every level is
+cutouts.sizes (re-exported here).
 
 A request is read in three steps: the collection and experiment names, then BOSS's description of that
 experiment, then every other field. Each field's own check reads its shape (a whole number, a range, a
@@ -8,8 +9,6 @@ and the owner's limits. Every problem found is reported at once, as the form sho
 """
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from math import ceil, floor, prod
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -18,70 +17,22 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
 from cutouts import limits
+from cutouts.sizes import AXES, SizeRow, finest_fitting, level_box, scale_box, sizes_by_level  # noqa: F401
 from cutouts.models import DTYPE_BYTES, FORMATS, CutoutJob
 from cutouts.pipeline import writers
 from cutouts.pipeline.plan import PartsTooLarge, part_ranges
 from cutouts.pipeline.spec import ChannelSpec
 from portal import ngstate
 from portal.boss import client
+from portal.units import human_bytes
 from bossdb.errors import BossForbidden, BossNotFound
 
-AXES = ("x", "y", "z")
 MAX_COORD = 2**40  # far beyond any BOSS frame; keeps arithmetic and the database sane
 # ASCII digits only, and few of them: str.isdigit() also accepts "²" (which int() refuses) and int()
 # refuses strings over 4300 digits, both of which were 500s.
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
 BOSS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 DEFAULT_FORMAT = "ome-tiff"
-
-
-# --- A box's size at every level (also the form's "size before submit" table) ------------------------------
-
-def level_box(levels, resolution):
-    """(start, stop) per axis that BOSS serves at `resolution` (Level.bounds: see bossdb.levels)."""
-    level = next(lv for lv in levels if lv.resolution == resolution)
-    return dict(zip(AXES, level.bounds))
-
-
-def scale_box(box, levels, from_r, to_r):
-    """The same physical box at another level: coordinates scale by the voxel-size ratio, rounded out."""
-    src = next(lv for lv in levels if lv.resolution == from_r).voxel_size
-    dst = next(lv for lv in levels if lv.resolution == to_r).voxel_size
-    bounds = level_box(levels, to_r)
-    out = {}
-    for i, axis in enumerate(AXES):
-        ratio = src[i] / dst[i]
-        lo, hi = floor(box[axis][0] * ratio), ceil(box[axis][1] * ratio)
-        lo, hi = max(lo, bounds[axis][0]), min(hi, bounds[axis][1])
-        out[axis] = (lo, max(hi, lo + 1))
-    return out
-
-
-@dataclass
-class SizeRow:
-    resolution: int
-    box: dict
-    voxels: int
-    nbytes: int
-    fits: bool
-
-
-def sizes_by_level(box, levels, resolution, bytes_per_voxel, times=1, usable=None):
-    """Voxels and bytes of the same physical box at every level BOSS serves (the 'size before submit'
-    table); `usable`: the resolutions it serves for the chosen channels (default: every level it serves)."""
-    rows = []
-    for level in levels:
-        if level.bounds is None or (usable is not None and level.resolution not in usable):
-            continue
-        b = scale_box(box, levels, resolution, level.resolution)
-        voxels = prod(hi - lo for lo, hi in b.values()) * times
-        nbytes = voxels * bytes_per_voxel
-        rows.append(SizeRow(level.resolution, b, voxels, nbytes, nbytes <= settings.CUTOUT_MAX_BYTES))
-    return rows
-
-
-def finest_fitting(rows):
-    return next((row for row in rows if row.fits), None)
 
 
 # --- Reading values -------------------------------------------------------------------------------------
@@ -193,6 +144,13 @@ class FormatField(PlainGet, serializers.ChoiceField):
         return super().validate_empty_values(data)
 
 
+class CompressionField(PlainGet, serializers.ChoiceField):
+    def validate_empty_values(self, data):
+        if data is empty or not data:  # absent, null or blank: the format's default (writers.Format)
+            return True, None
+        return super().validate_empty_values(data)
+
+
 @extend_schema_field(OpenApiTypes.BOOL)
 class FlagField(PlainGet, serializers.Field):
     def validate_empty_values(self, data):
@@ -202,6 +160,17 @@ class FlagField(PlainGet, serializers.Field):
 
     def to_internal_value(self, data):
         return is_flag(data)
+
+
+class NameField(PlainGet, serializers.CharField):
+    """The owner's optional label for the job (absent, null or blank: none)."""
+
+    default_error_messages = {"invalid": "must be text", "max_length": "must be at most {max_length} characters"}
+
+    def validate_empty_values(self, data):
+        if data is empty or data is None:
+            return True, ""
+        return super().validate_empty_values(data)
 
 
 # --- The request ----------------------------------------------------------------------------------------
@@ -243,6 +212,10 @@ def experiment_problems(detail, attrs):
             [ChannelSpec(n, by_name[n].datatype, by_name[n].type) for n in names if n in by_name])
         if problem:
             errors["format"] = problem
+        attrs["compression"] = attrs.get("compression") or writers.FORMATS[fmt].default_compression
+        if attrs["compression"] not in writers.FORMATS[fmt].compressions:
+            errors["compression"] = (f"{fmt} results can be {', '.join(writers.FORMATS[fmt].compressions)}, "
+                                     f"not {attrs['compression']}")
     return errors
 
 
@@ -261,7 +234,11 @@ class CutoutRequestSerializer(serializers.Serializer):
     z = RangeField()
     t = TimeRangeField(required=False, help_text="time samples [start, stop) (default: the first)")
     format = FormatField(choices=list(FORMATS.items()), required=False, help_text=f"default {DEFAULT_FORMAT}")
+    compression = CompressionField(choices=list(writers.COMPRESSIONS), required=False,
+                                   help_text="none, zstd or deflate (default: zstd for ome-zarr, else none)")
     parts = FlagField(required=False, help_text="deliver a box over the cap in parts")
+    name = NameField(required=False, allow_blank=True, max_length=120,
+                     help_text="your label for the job, shown on the jobs page (optional)")
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
@@ -323,7 +300,7 @@ class CutoutRequestSerializer(serializers.Serializer):
         if attrs["parts"]:
             if here.nbytes > parts_cap:
                 raise serializers.ValidationError({"size": (
-                    f"the box is {here.nbytes / 1e9:.2f} GB, over the {parts_cap / 1e9:.2f} GB cap for a download "
+                    f"the box is {human_bytes(here.nbytes)}, over the {human_bytes(parts_cap)} cap for a download "
                     "in parts: use the command line tool, which has no cap")})
             try:
                 per_slice = here.nbytes // (box["z"][1] - box["z"][0])
@@ -332,12 +309,12 @@ class CutoutRequestSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"size": str(exc)}) from None
         if not here.fits:
             best = finest_fitting(rows)
-            hint = (f"; the same box fits at level {best.resolution} ({best.nbytes / 1e9:.2f} GB)" if best
+            hint = (f"; the same box fits at level {best.resolution} ({human_bytes(best.nbytes)})" if best
                     else "; no level holds it under the cap")
             if here.nbytes <= parts_cap:
                 hint += "; or ask for it in parts (each under the cap)"
             raise serializers.ValidationError({"size": (
-                f"the box is {here.nbytes / 1e9:.2f} GB, over the {cap / 1e9:.2f} GB cap for one download{hint}")})
+                f"the box is {human_bytes(here.nbytes)}, over the {human_bytes(cap)} cap for one download{hint}")})
         return []
 
     def _job(self, attrs):
@@ -352,7 +329,8 @@ class CutoutRequestSerializer(serializers.Serializer):
             resolution=attrs["resolution"],
             x0=attrs["x"][0], x1=attrs["x"][1], y0=attrs["y"][0], y1=attrs["y"][1], z0=attrs["z"][0], z1=attrs["z"][1],
             t0=t[0], t1=t[1], time_range="t" in attrs,
-            format=attrs["format"],
+            format=attrs["format"], compression=attrs.get("compression") or "none",
+            name=attrs.get("name", ""),
             split=bool(attrs["part_z"]),
             meta={
                 "part_z": attrs["part_z"],
@@ -361,6 +339,7 @@ class CutoutRequestSerializer(serializers.Serializer):
                 "voxel_unit": detail.frame.voxel_unit,
                 "hierarchy_method": detail.experiment.hierarchy_method,
                 "boss_url": settings.BOSS_URL,
+                "public": all(by_name[n].public for n in names),  # may a viewer without your token draw it
             },
         )
 

@@ -1,6 +1,7 @@
-"""Submitting, cancelling and retrying jobs: what views and the API call."""
-from cutouts import limits, logins
+"""Submitting, cancelling, retrying and deleting jobs: what views and the API call."""
+from cutouts import limits, logins, storage
 from cutouts.dispatch import enqueue
+from cutouts.models import CutoutJob
 
 
 def submit(job, credential=None):
@@ -28,3 +29,16 @@ def retry(job, credential=None):
         enqueue(job)
         return True
     return False
+
+
+def delete(job):
+    """Remove the job and its files at once, so that its bytes leave its owner's quota now (not at expiry).
+
+    A job still queued, running or waiting is cancelled first; its worker then stops at its next block (the
+    row is gone, so its updates change nothing) and discards what it wrote, and a message still queued for
+    it finds no job (cutouts.tasks). Returns False if the job was already gone."""
+    if job.can_cancel:
+        job.cancel()
+    storage.delete_job_files(job)
+    deleted, _ = CutoutJob.objects.filter(pk=job.pk).delete()
+    return deleted > 0

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from bossdb.levels import STATUS_MEANING
 from portal import ngstate
 from portal.boss import client
+from zarrview.snippets import public_zarr_url
 
 PAGE_SIZE = 50
 RECENT_KEY = "recent_collections"
@@ -136,7 +137,8 @@ def experiment_json(request, detail, rows, all_url):
         "levels_error": detail.levels_error,
         "channels": [
             {**asdict(r.channel), "viewer_url": r.viewer_url, "cutout_url": request.build_absolute_uri(r.cutout_url),
-             "levels_served": list(r.levels_served), "downsample_meaning": r.downsample_meaning}
+             "levels_served": list(r.levels_served), "downsample_meaning": r.downsample_meaning,
+             "zarr_url": public_zarr_url(request, detail.experiment, r.channel)}
             for r in rows
         ],
         "viewer_url_all_channels": all_url,
@@ -250,6 +252,8 @@ class ChannelSerializer(serializers.Serializer):
     levels_served = serializers.ListField(child=serializers.IntegerField(),
                                           help_text="the levels BOSS serves this channel's data at")
     downsample_meaning = serializers.CharField(help_text="what the downsample status means for the levels")
+    zarr_url = serializers.URLField(allow_null=True, help_text="the channel as a public OME-Zarr (napari, zarr, "
+                                    "Neuroglancer zarr://); null when private: use a Zarr link (/api/zarr-links/)")
 
 
 class ExperimentPageSerializer(serializers.Serializer):

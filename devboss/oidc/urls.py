@@ -6,7 +6,7 @@ document advertises these Keycloak-shaped addresses.
 from django.urls import include, path, re_path
 from oauth2_provider import views as dot
 
-from devboss.oidc.views import DevbossLoginView
+from devboss.oidc.views import DevbossLoginView, DevbossLogoutView, portal_css
 
 OIDC = "protocol/openid-connect/"
 
@@ -19,10 +19,11 @@ provider_patterns = [
     path(OIDC + "revoke", dot.RevokeTokenView.as_view(), name="revoke-token"),
     path(OIDC + "userinfo", dot.UserInfoView.as_view(), name="user-info"),
     path(OIDC + "certs", dot.JwksInfoView.as_view(), name="jwks-info"),
-    path(OIDC + "logout", dot.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+    path(OIDC + "logout", DevbossLogoutView.as_view(), name="rp-initiated-logout"),
 ]
 
 urlpatterns = [
     path("auth/realms/BOSS/", include((provider_patterns, "oauth2_provider"))),
     path("auth/realms/BOSS/login/", DevbossLoginView.as_view(), name="devboss-login"),
+    path("auth/realms/BOSS/resources/portal.css", portal_css, name="devboss-portal-css"),
 ]

@@ -1,16 +1,23 @@
 """The JSON API's bearer authentication: the provider's userinfo endpoint says whose token it is.
 
 mozilla-django-oidc's DRF class does the checking; our backend finds the portal user by the allauth
-SocialAccount whose uid is the token's `sub` (OIDC_CREATE_USER is False: a user logs in once in a
-browser before their scripts can use the API), and caches userinfo answers briefly, since it would
-otherwise call the provider on every request.
+SocialAccount whose uid is the token's `sub`, and caches userinfo answers briefly, since it would otherwise
+call the provider on every request.
+
+First contact: a valid token of someone the portal has never seen creates their account from the provider's
+userinfo exactly as a first browser login would (allauth's provider and adapter build the same User,
+SocialAccount and e-mail address from the same claims: username from preferred_username, made unique, e-mail,
+given and family name), so a script never needs a browser first. A later browser login finds that account by
+`sub`.
 """
 import hashlib
+import logging
 
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.contrib.drf import OIDCAuthentication
 from mozilla_django_oidc.utils import import_from_settings
@@ -19,6 +26,8 @@ from rest_framework import exceptions
 from bossdb.session import Credential, jwt_expiry
 from portal.auth import oidc
 from portal.auth.signals import bearer_authenticated
+
+log = logging.getLogger(__name__)
 
 
 class ProviderUnavailable(exceptions.APIException):
@@ -56,6 +65,52 @@ class SocialAccountOIDCBackend(OIDCAuthenticationBackend):
     def describe_user_by_claims(self, claims):
         return f"sub {claims.get('sub')}"
 
+    def get_or_create_user(self, access_token, id_token, payload):
+        # Always create on first contact (see the module's doc), whatever OIDC_CREATE_USER says: that setting
+        # is mozilla-django-oidc's own user creation (hashed e-mail usernames), which this backend replaces.
+        user = super().get_or_create_user(access_token, id_token, payload)
+        if user is None:
+            user = self.create_user(self.get_userinfo(access_token, id_token, payload))
+        return user
+
+    def create_user(self, claims):
+        """The portal account for `claims`, made as allauth makes it at a first browser login."""
+        from allauth.socialaccount.adapter import get_adapter
+
+        request = getattr(self, "request", None)
+        adapter = get_adapter(request)
+        provider = adapter.get_provider(request, settings.OIDC_PROVIDER_ID)
+        sociallogin = provider.sociallogin_from_response(request, {"userinfo": claims})
+        _settle_like_a_browser_signup(request, sociallogin)
+        try:
+            with transaction.atomic():
+                user = adapter.save_user(request, sociallogin, form=None)
+        except IntegrityError:  # a concurrent first call of the same user made the account first
+            user = self.filter_users_by_claims(claims).first()
+            if user is None:
+                raise
+            return user
+        log.info("new portal account %s from a first API call (sub %s)", user.pk, claims.get("sub"))
+        return user
+
+
+def _settle_like_a_browser_signup(request, sociallogin):
+    """What allauth's automatic signup checks before it saves (allauth.socialaccount.internal.flows.signup):
+    an e-mail address another account holds stops it (the browser would show a signup form; a script is told
+    to log in once in a browser), and a username that is taken or invalid is replaced by a unique one."""
+    from allauth.account.adapter import get_adapter as get_account_adapter
+    from allauth.account.internal.flows.manage_email import assess_unique_email
+    from allauth.account.utils import user_username
+    from django.core.exceptions import ValidationError
+
+    if sociallogin.email_addresses and assess_unique_email(sociallogin.email_addresses[0].email) is not True:
+        raise exceptions.AuthenticationFailed(
+            "Another portal account has this token's e-mail address: log in to the portal once in a browser.")
+    try:
+        get_account_adapter(request).clean_username(user_username(sociallogin.user))
+    except ValidationError:
+        user_username(sociallogin.user, "")
+
 
 class OIDCBearerAuthentication(OIDCAuthentication):
     """`Authorization: Bearer <access token>`; the token becomes the caller's BOSS credential."""
@@ -64,13 +119,12 @@ class OIDCBearerAuthentication(OIDCAuthentication):
         super().__init__(backend or SocialAccountOIDCBackend())
 
     def authenticate(self, request):
+        self.backend.request = request._request  # for allauth, should this be a first contact
         try:
             result = super().authenticate(request)
         except exceptions.AuthenticationFailed as exc:
-            if "No user found" in str(exc.detail):
-                raise exceptions.AuthenticationFailed(
-                    "No portal account for this token: log in to the portal once in a browser."
-                ) from None
+            if "No user found" in str(exc.detail):  # claims without a `sub`: no account can be made
+                raise exceptions.AuthenticationFailed("The provider vouches for no user with this token.") from None
             raise
         except requests.HTTPError as exc:
             # 4xx: the provider refused the token (a malformed or oversized one gets 400, not 401).

@@ -45,8 +45,8 @@ class BearerScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer",
-                "description": "An access token from the BOSS identity provider (OpenID Connect); "
-                               "log in to the portal once in a browser before using it."}
+                "description": "An access token from the BOSS identity provider (OpenID Connect); a user's "
+                               "first call makes their portal account, as a first browser login would."}
 
 
 AUTH_ERROR = inline_serializer("AuthError", {"detail": serializers.CharField()})

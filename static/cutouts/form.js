@@ -1,15 +1,23 @@
-// The cutout form, live: physical extents, the size of the box at every level, the over-cap warning,
-// and the same physical box when the level changes. The server checks everything again on submit.
+// The cutout form, live. As the user types: the physical extents and the size at every level at once (here),
+// then the server's own verdict (check.json runs the serializer a submit runs): a message in each field's
+// slot worded as the submit would word it, the size section with its over-cap alternatives (another level,
+// parts, the exact boss-cutout command) and the recipes. A new level keeps the same physical box.
 (function () {
   "use strict";
   var form = document.getElementById("cutout-form");
-  var data = JSON.parse(document.getElementById("cutout-levels").textContent);
-  if (!form || !data.levels.length) return;
-  var BYTES = { uint8: 1, uint16: 2, uint64: 8 };
+  var script = document.getElementById("cutout-levels");
+  if (!form || !script) return;
+  var data = JSON.parse(script.textContent);
+  if (!data.levels.length) return;
+  var BYTES = { uint8: 1, uint16: 2, uint32: 4, uint64: 8 };
   var AXES = ["x", "y", "z"];
-  var level = function (r) { return data.levels.filter(function (l) { return l.resolution === r; })[0]; };
   var select = form.elements.resolution;
   var current = parseInt(select.value, 10);
+  var sizeBox = document.getElementById("size");
+  var recipes = document.getElementById("recipes");
+  var human = function (n) { return window.portalUnits.bytes(n); };
+  var level = function (r) { return data.levels.filter(function (l) { return l.resolution === r; })[0]; };
+  var seq = 0, timer = null;
 
   function intValue(name) {
     var v = (form.elements[name] || { value: "" }).value.trim();
@@ -43,19 +51,21 @@
     var t0 = intValue("t0"), t1 = intValue("t1");
     return t0 !== null && t1 !== null && t1 > t0 ? t1 - t0 : 1;
   }
-  function human(n) {
-    var units = ["B", "KB", "MB", "GB", "TB"], i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return n.toFixed(i ? 1 : 0) + " " + units[i];
-  }
-  function render() {
-    var r = parseInt(select.value, 10), b = box(), lv = level(r), out = document.getElementById("size");
+  function showPhysical(lv) {
     AXES.forEach(function (a, i) {
       var cell = form.querySelector('[data-physical="' + a + '"]');
       var lo = intValue(a + "0"), hi = intValue(a + "1");
-      cell.textContent = lo !== null && hi !== null ? (lo * lv.voxel_size[i]).toLocaleString() + " – " + (hi * lv.voxel_size[i]).toLocaleString() : "";
+      cell.textContent = lo !== null && hi !== null ?
+        (lo * lv.voxel_size[i]).toLocaleString("en-US") + " – " + (hi * lv.voxel_size[i]).toLocaleString("en-US") : "";
     });
-    if (!b) { out.innerHTML = '<p class="muted">Enter a valid box to see its size.</p>'; return; }
+  }
+  // The size section at once, from the numbers alone; the live check's answer replaces it (same markup,
+  // plus the boss-cutout command) a moment later.
+  function render() {
+    var r = parseInt(select.value, 10), b = box(), lv = level(r);
+    if (!lv) return;
+    showPhysical(lv);
+    if (!b) { sizeBox.innerHTML = '<p class="muted">Enter a valid box to see its size.</p>'; return; }
     var per = bytesPerVoxel() * times(), rows = [], best = null, here = null;
     data.levels.forEach(function (l) {
       var s = scale(b, r, l.resolution), vox = 1;
@@ -66,21 +76,72 @@
       rows.push(row);
     });
     var html = '<p class="size-current' + (here.fits ? "" : " over") + '">This box: <strong data-size="voxels">' +
-      here.voxels.toLocaleString() + '</strong> voxels, <strong data-size="bytes">' + human(here.bytes) + "</strong> uncompressed";
+      here.voxels.toLocaleString("en-US") + '</strong> voxels, <strong data-size="bytes">' + human(here.bytes) +
+      "</strong> uncompressed" + (here.fits ? "" : ": over the " + human(data.max_bytes) + " cap for one download.") + "</p>";
     if (!here.fits) {
-      html += ": over the " + human(data.max_bytes) + " cap for one download.";
-      if (best) html += ' The same box fits at level ' + best.r + ': <a class="use-level" href="#" data-level="' + best.r + '">use level ' + best.r + "</a>.";
+      html += '<div class="notice notice-warn over-cap" id="over-cap"><p><strong>Too large for one download.</strong></p><ul>' +
+        '<li class="alt-level">' + (best ? "The same box at level " + best.r + " is " + human(best.bytes) +
+        ': <a class="use-level" href="#" data-level="' + best.r + '">use level ' + best.r + "</a>." :
+        "No level holds it under the cap.") + "</li></ul></div>";
     }
-    html += '</p><table class="sizes"><thead><tr><th>Level</th><th>Box (x, y, z)</th><th>Voxels</th><th>Size</th></tr></thead><tbody>';
+    html += '<div class="table-wrap" role="region" aria-label="The box at every level" tabindex="0"><table class="sizes">' +
+      '<thead><tr><th scope="col">Level</th><th scope="col">Box (x, y, z)</th><th scope="col">Voxels</th><th scope="col">Size</th></tr></thead><tbody>';
     rows.forEach(function (row) {
       html += '<tr data-level="' + row.r + '" class="' + (row.r === r ? "current " : "") + (row.fits ? "" : "over") + '"><td>' + row.r +
         "</td><td>" + AXES.map(function (a) { return row.box[a][0] + ":" + row.box[a][1]; }).join(", ") +
-        "</td><td>" + row.voxels.toLocaleString() + "</td><td>" + human(row.bytes) + "</td></tr>";
+        "</td><td>" + row.voxels.toLocaleString("en-US") + "</td><td>" + human(row.bytes) + "</td></tr>";
     });
-    out.innerHTML = html + "</tbody></table>";
-    var use = out.querySelector("a.use-level");
-    if (use) use.addEventListener("click", function (ev) { ev.preventDefault(); setLevel(parseInt(use.dataset.level, 10)); });
+    sizeBox.innerHTML = html + "</tbody></table></div>";
   }
+
+  // --- The server's verdict -------------------------------------------------------------------------------
+  function query() {
+    var params = new URLSearchParams();
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name === "csrfmiddlewaretoken" || el.disabled) return;
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) return;
+      params.append(el.name, el.value.trim());
+    });
+    return params.toString();
+  }
+  function showErrors(errors) {
+    form.querySelectorAll("[data-field]").forEach(function (slot) {
+      var field = slot.dataset.field, message = errors[field];
+      if (field === "boss") message = errors.boss || errors.collection || errors.experiment || errors.body;
+      slot.textContent = message || "";
+      slot.hidden = !message;
+    });
+    form.querySelectorAll("input[name], select[name]").forEach(function (el) {
+      var field = /^[xyzt][01]$/.test(el.name) ? el.name[0] : el.name;
+      if (errors[field]) el.setAttribute("aria-invalid", "true"); else el.removeAttribute("aria-invalid");
+    });
+  }
+  function replaceRecipes(html) {
+    if (!recipes || recipes.dataset.html === html) return;
+    var open = recipes.querySelector('[role="tab"][aria-selected="true"]');
+    var keep = open && open.id;
+    recipes.innerHTML = html;
+    recipes.dataset.html = html;
+    if (keep && document.getElementById(keep)) {
+      recipes.querySelectorAll('[role="tab"]').forEach(function (t) { t.setAttribute("aria-selected", t.id === keep ? "true" : "false"); });
+    }
+    if (window.portalTabs) window.portalTabs.wire(recipes);
+  }
+  function check() {
+    var mine = ++seq;
+    fetch(form.dataset.checkUrl + "?" + query(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        if (mine !== seq) return;  // the user typed on: a newer check is on its way
+        showErrors(body.errors || {});
+        if (body.size !== undefined && sizeBox.dataset.html !== body.size) { sizeBox.innerHTML = body.size; sizeBox.dataset.html = body.size; }
+        if (body.recipes !== undefined) replaceRecipes(body.recipes);
+        form.dispatchEvent(new CustomEvent("cutout:checked", { detail: body }));
+      })
+      .catch(function () { /* the submit checks everything again */ });
+  }
+  function later() { clearTimeout(timer); timer = setTimeout(check, 250); }
+
   function setLevel(r) {
     var b = box();
     if (b) {
@@ -89,11 +150,23 @@
     }
     select.value = String(r);
     current = r;
+    sizeBox.dataset.html = "";
     render();
-    // Values set from script fire no event: tell the form's other listeners (preview, recipes).
+    // Values set from script fire no event: tell the form's other listeners (preview, recipes, the check).
     form.dispatchEvent(new Event("change"));
   }
-  select.addEventListener("change", function () { setLevel(parseInt(select.value, 10)); });
-  form.addEventListener("input", function (ev) { if (ev.target !== select) render(); });
-  render();
+  sizeBox.addEventListener("click", function (ev) {
+    var use = ev.target.closest("a.use-level");
+    if (use) { ev.preventDefault(); setLevel(parseInt(use.dataset.level, 10)); }
+  });
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest("a.recipe-link");
+    var tab = link && document.getElementById(link.dataset.tab);
+    if (tab) { ev.preventDefault(); tab.click(); tab.focus(); }
+  });
+  select.addEventListener("change", function () { if (parseInt(select.value, 10) !== current) setLevel(parseInt(select.value, 10)); });
+  form.addEventListener("input", function (ev) { if (ev.target !== select) { sizeBox.dataset.html = ""; render(); } later(); });
+  form.addEventListener("change", later);
+  window.cutoutForm = { level: level, current: function () { return current; }, box: box };
+  check();  // a box pre-filled from a link may already be outside the frame: say so at once
 })();

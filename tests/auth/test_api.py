@@ -38,11 +38,37 @@ def test_no_credentials_get_401(portal, client):
     assert client.get("/api/me/").status_code == 401
 
 
-def test_a_user_who_never_logged_in_gets_a_hint(portal, client, oidc_devboss, alice):
+def test_a_users_first_api_call_makes_their_account_as_a_browser_login_would(portal, client, oidc_devboss, alice):
+    """bob never opened the portal: his script's first call is answered, and his account is the one a first
+    browser login would have made (allauth's username, e-mail and names from the claims, matched by `sub`)."""
+    token = password_grant(oidc_devboss, "bob")["access_token"]
+    claims = userinfo(oidc_devboss, token)
+    assert not get_user_model().objects.filter(username="bob").exists()
+
+    response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert response.json()["username"] == claims["preferred_username"] == "bob"
+    assert response.json()["email"] == claims["email"]
+    account = SocialAccount.objects.get(provider="boss", uid=claims["sub"])
+    assert account.user.username == "bob" and account.user.email == claims["email"]
+    assert not account.user.has_usable_password()  # as allauth's social signup: no password in the portal
+    assert account.user.emailaddress_set.get().email == claims["email"]
+
+    # The next call (another token of the same user) finds that account: no second one.
+    again = password_grant(oidc_devboss, "bob")["access_token"]
+    assert client.get("/api/cutouts/", HTTP_AUTHORIZATION=f"Bearer {again}").status_code == 200
+    assert get_user_model().objects.filter(socialaccount__uid=claims["sub"]).count() == 1
+    assert get_user_model().objects.count() == 2  # alice and bob
+
+
+def test_a_first_call_never_takes_over_an_account_with_the_same_username(portal, client, oidc_devboss):
+    """A portal user named bob with another `sub` (or none) stays theirs: the new account gets another name."""
+    other = get_user_model().objects.create_user("bob", "someone-else@example.org")
     token = password_grant(oidc_devboss, "bob")["access_token"]
     response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 401
-    assert "log in to the portal once" in response.json()["detail"]
+    assert response.status_code == 200, response.content
+    assert response.json()["username"] != "bob"
+    assert SocialAccount.objects.get(uid=userinfo(oidc_devboss, token)["sub"]).user != other
 
 
 def test_the_bearer_token_becomes_the_boss_credential(portal, rf, oidc_devboss, alice):

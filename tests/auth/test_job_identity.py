@@ -88,7 +88,7 @@ def test_a_job_with_no_valid_token_left_waits_for_a_login_and_then_finishes(alic
     assert "Waiting for you to log in" in job.error and 4 <= job.blocks_done < job.blocks_total
     kept = job.blocks_done
     page = client.get(f"/cutouts/{job.pk}/").content.decode()
-    assert "needs login" in page and "log in to resume" in page
+    assert "needs login" in page and "log in to resume" in page.lower()
 
     login_token(alice, devboss, "alice")  # alice logs in again in a browser
     user_logged_in.send(sender=alice.__class__, request=None, user=alice)

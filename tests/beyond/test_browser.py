@@ -40,16 +40,17 @@ def test_alice_pastes_a_viewer_link_and_sees_the_filled_form_and_preview(site, p
     page.wait_for_url(re.compile(r".*/c/demo/cortex/cutout/\?.*"))
     assert [value(page, n) for n in ("x0", "x1", "y0", "y1", "z0", "z1")] == ["512", "1024", "256", "768", "120", "140"]
     assert page.is_checked('input[name="channels"][value="fluo"]')
-    page.wait_for_function("() => document.getElementById('preview-image').complete && "
-                           "document.getElementById('preview-image').naturalWidth > 0")
-    assert page.evaluate("document.getElementById('preview-image').naturalWidth") == 512
-    assert "vol[120:140, 256:768, 512:1024]" in page.inner_text("#form-recipes")
-    # Typing a new box refreshes the preview and the recipes.
+    # The preview is the whole section with the box drawn over it (an SVG rectangle in the voxels of the preview's level).
+    rect = page.locator("#preview-draw rect[data-box]")
+    rect.wait_for()
+    assert [rect.get_attribute(k) for k in ("x", "y", "width", "height")] == ["128", "64", "128", "128"]  # level 2
+    assert "[512, 1024], [256, 768], [120, 140]" in page.inner_text("#form-recipes")
+    picture = page.locator("#preview-draw image").get_attribute("href")
+    # Typing a new box moves the rectangle and refreshes the recipes; the picture stays (no BOSS request).
     page.fill('#cutout-form input[name="x1"]', "600")
-    page.wait_for_function("() => document.getElementById('preview-image').src.indexOf('x1=600') > 0")
-    page.wait_for_function("() => document.getElementById('form-recipes').innerText.indexOf('512:600]') > 0")
-    page.wait_for_function("() => document.getElementById('preview-image').complete && "
-                           "document.getElementById('preview-image').naturalWidth === 512")
+    page.wait_for_function("() => document.querySelector('#preview-draw rect[data-box]').getAttribute('width') === '22'")
+    page.wait_for_function("() => document.getElementById('form-recipes').innerText.indexOf('[512, 600]') > 0")
+    assert page.locator("#preview-draw image").get_attribute("href") == picture
 
 
 def test_alice_shares_a_box_and_a_view_and_opens_the_links(site, page, devboss, settings):  # noqa: F811

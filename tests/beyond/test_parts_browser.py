@@ -27,7 +27,7 @@ def test_alice_gets_a_box_over_the_cap_in_parts_and_downloads_one(site, page, de
     page.goto(site + "/c/demo/cortex/cutout/?channels=em&resolution=0&x0=300&x1=556&y0=1000&y1=1256&z0=100&z1=148")
     assert "over the" in page.inner_text("#size")
     page.check('input[name="parts"]')
-    page.click("button[type=submit]")
+    page.click("#submit-cutout")
     page.wait_for_url(re.compile(r".*/cutouts/[0-9a-f-]{36}/$"))
     row = page.locator("table.jobs tr[data-job]")
     row.locator(".state .badge", has_text="done").wait_for(timeout=90000)

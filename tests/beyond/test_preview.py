@@ -54,7 +54,7 @@ def test_the_form_shows_the_preview_and_the_recipes_for_its_box(client, alice):
     client.force_login(alice)
     page = client.get(f"/c/demo/cortex/cutout/?{QUERY}").content.decode()
     assert f'src="/c/demo/cortex/preview.png?{QUERY.replace("&", "&amp;")}&amp;format=ome-tiff"' in page
-    assert "vol[120:140, 256:768, 512:1024]" in page and "os.environ[&#x27;BOSS_TOKEN&#x27;]" in page
+    assert "[512, 1024], [256, 768], [120, 140]" in page and "os.environ[&#x27;BOSS_TOKEN&#x27;]" in page
     token = alice.socialaccount_set.get().socialtoken_set.get().token
     assert token not in page
     recipes = client.get(f"/c/demo/cortex/recipes.json?{QUERY.replace('x1=1024', 'x1=600')}").json()["snippets"]

@@ -53,7 +53,7 @@ def test_an_anonymous_visitor_walks_to_the_experiment(site, page):  # noqa: F811
     page.wait_for_url(site + "/c/demo/cortex/")
     page.wait_for_load_state()
     assert page.title() == "demo / cortex · BOSS portal"
-    assert page.locator("nav.breadcrumbs").inner_text().startswith("Collections › demo › cortex")
+    assert " ".join(page.locator("nav.breadcrumbs").inner_text().split()).startswith("Catalogue › Collections › demo › cortex")
     assert cells(page, 'tr[data-axis="x"] td') == ["x", "0", "2048", "2048", "4 nm", "8192"]
     assert cells(page, 'tr[data-axis="y"] td') == ["y", "0", "2048", "2048", "4 nm", "8192"]
     assert cells(page, 'tr[data-axis="z"] td') == ["z", "100", "228", "128", "40 nm", "5120"]

@@ -21,7 +21,7 @@ def test_collections_lists_public_ones_with_badges(boss, client_):
     html = response.content.decode()
     assert "<title>Collections · BOSS portal</title>" in html
     assert 'href="/c/demo/"' in html and "Public demo volumes" in html
-    assert '<span class="badge public">public</span>' in html
+    assert '<span class="badge badge-public">public</span>' in html
     assert "alice_lab" not in html
 
 
@@ -70,7 +70,7 @@ def test_the_collection_page_summarises_each_experiment(boss, client_):
     response = client_.get("/c/demo/")
     html = response.content.decode()
     assert "<title>demo · Collections · BOSS portal</title>" in html
-    assert '<a href="/c/">Collections</a> › <span aria-current="page">demo</span>' in html
+    assert '<a href="/c/">Collections</a> <span aria-hidden="true">›</span> <span aria-current="page">demo</span>' in html
     row = re.search(r'<tr data-experiment="cortex">(.*?)</tr>', html, re.S).group(1)
     assert "2048 × 2048 × 128 voxels" in row and "8192 × 8192 × 5120 nm" in row
     assert "4 × 4 × 40 nm" in row and "<td>4</td>" in row and "anisotropic" in row
@@ -80,7 +80,7 @@ def test_the_experiment_page_shows_frame_levels_and_channels(boss, client_, sett
     settings.NDVIZ_URL = "https://viewer.test/v/devboss/"
     html = client_.get("/c/demo/cortex/").content.decode()
     assert "<title>demo / cortex · BOSS portal</title>" in html
-    assert '<a href="/c/demo/">demo</a> › <span aria-current="page">cortex</span>' in html
+    assert '<a href="/c/demo/">demo</a> <span aria-hidden="true">›</span> <span aria-current="page">cortex</span>' in html
     z = re.search(r'<tr data-axis="z">(.*?)</tr>', html).group(1)
     assert z == "<td>z</td><td>100</td><td>228</td><td>128</td><td>40 nm</td><td>5120</td>"
     assert html.count("<tr data-level=") == 4
@@ -89,12 +89,12 @@ def test_the_experiment_page_shows_frame_levels_and_channels(boss, client_, sett
     seg = re.search(r'<tr data-channel="seg">(.*?)</tr>', html, re.S).group(1)
     assert "<td>annotation</td><td>uint64</td><td>0</td>" in seg and "DOWNSAMPLED" in seg
     assert 'href="/c/demo/cortex/cutout/?channels=seg"' in seg
-    link = re.search(r'class="viewer" href="([^"]+)"', seg).group(1)
+    link = re.search(r'viewer" href="([^"]+)"', seg).group(1)
     assert link.startswith("https://viewer.test/v/devboss/#!")
     state = viewer_state(link.replace("&amp;", "&"))
     assert state["layers"] == [{"type": "segmentation", "name": "seg",
                                 "source": f"boss://{boss.url}/demo/cortex/seg?encoding=npz"}]
-    all_link = re.search(r'class="button viewer-all" href="([^"]+)"', html).group(1)
+    all_link = re.search(r'viewer-all" href="([^"]+)"', html).group(1)
     assert [layer["name"] for layer in viewer_state(all_link)["layers"]] == ["em", "fluo", "seg"]
 
 
@@ -106,7 +106,7 @@ def test_a_uint16_channels_viewer_link_carries_a_display_window_from_its_data(bo
     from devboss.api import procedural
 
     html = client_.get("/c/demo/cortex/").content.decode()
-    links = {name: viewer_state(re.search(rf'<tr data-channel="{name}">.*?class="viewer" href="([^"]+)"',
+    links = {name: viewer_state(re.search(rf'<tr data-channel="{name}">.*?btn-secondary viewer" href="([^"]+)"',
                                           html, re.S).group(1).replace("&amp;", "&"))
              for name in ("em", "fluo")}
     assert "shaderControls" not in links["em"]["layers"][0]
@@ -116,7 +116,7 @@ def test_a_uint16_channels_viewer_link_carries_a_display_window_from_its_data(bo
     want_low, want_high = np.percentile(sample, [0.5, 99.5])
     assert (low, high) == (int(np.floor(want_low)), int(np.ceil(want_high)))
     assert 0 <= low < high < 65535
-    all_link = re.search(r'class="button viewer-all" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    all_link = re.search(r'viewer-all" href="([^"]+)"', html).group(1).replace("&amp;", "&")
     windows = {layer["name"]: layer.get("shaderControls") for layer in viewer_state(all_link)["layers"]}
     assert windows == {"em": None, "fluo": {"normalized": {"range": [low, high]}}, "seg": None}
 

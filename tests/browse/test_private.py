@@ -29,7 +29,7 @@ def test_alice_sees_her_private_collection_and_the_anonymous_visitor_does_not(oi
     assert 'href="/c/demo/"' in anonymous and "alice_lab" not in anonymous
     client.force_login(alice)
     html = client.get("/c/").content.decode()
-    assert 'href="/c/alice_lab/"' in html and '<span class="badge private">private</span>' in html
+    assert 'href="/c/alice_lab/"' in html and '<span class="badge badge-private">private</span>' in html
     page = client.get("/c/alice_lab/")
     assert page.status_code == 200
     client.logout()

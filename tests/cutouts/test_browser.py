@@ -55,23 +55,23 @@ def test_alice_cuts_out_a_box_and_downloads_it(site, page, devboss):  # noqa: F8
     page.fill('input[name="z0"]', "100")
     page.fill('input[name="z1"]', "104")
     assert page.inner_text('[data-size="voxels"]') == "4,194,304"
-    assert page.inner_text('[data-size="bytes"]') == "4.0 MB"
+    assert page.inner_text('[data-size="bytes"]') == "4.19 MB"
     assert page.inner_text('[data-physical="x"]') == "0 – 4,096"
     assert "over" not in size_text(page)
     page.fill('input[name="x1"]', "2048")
-    assert page.inner_text('[data-size="bytes"]') == "8.0 MB"
+    assert page.inner_text('[data-size="bytes"]') == "8.39 MB"
     assert page.inner_text('[data-physical="x"]') == "0 – 8,192"
 
     # Over the cap: the warning names the finest level that fits, and the link rescales the box.
     page.fill('input[name="y1"]', "2048")
     page.fill('input[name="z1"]', "108")  # 2048 × 2048 × 8 = 32 MiB at level 0, 8 MiB at level 1
-    assert "over the 16.0 MB cap" in size_text(page)
+    assert "over the 16.8 MB cap" in size_text(page)
     assert page.locator("#size tr.current.over").count() == 1
     page.click("#size a.use-level")
     assert page.input_value('select[name="resolution"]') == "1"
     assert [page.input_value(f'input[name="{n}"]') for n in ("x0", "x1", "y0", "y1", "z0", "z1")] == \
         ["0", "1024", "0", "1024", "100", "108"]
-    assert page.inner_text('[data-size="bytes"]') == "8.0 MB"
+    assert page.inner_text('[data-size="bytes"]') == "8.39 MB"
     assert "over" not in size_text(page)
     assert page.inner_text('[data-physical="x"]') == "0 – 8,192"  # the same physical box
     # The recipes (and the preview) follow a level set by the link too, not only typing.
@@ -80,7 +80,7 @@ def test_alice_cuts_out_a_box_and_downloads_it(site, page, devboss):  # noqa: F8
         page.screenshot(path=str(DOCS / "cutout-form.png"), full_page=True)
 
     # Submit, then watch the job page follow the worker until the file is there.
-    page.click("button[type=submit]")
+    page.click("#submit-cutout")
     page.wait_for_url(re.compile(r".*/cutouts/[0-9a-f-]{36}/$"))
     assert "Your cutout is queued" in page.content()
     row = page.locator("table.jobs tr[data-job]")

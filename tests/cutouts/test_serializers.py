@@ -156,8 +156,8 @@ def test_a_box_over_the_cap_is_refused_with_the_finest_level_that_fits(boss, ali
     settings.CUTOUT_MAX_BYTES = 2 * 1024 * 1024
     big = {**BOX, "x": [0, 2048], "y": [0, 2048], "z": [100, 102]}  # 8 MiB at level 0, 2 MiB at level 1
     message = errors_for(alice, big)["size"]
-    assert message.startswith("the box is 0.01 GB, over the 0.00 GB cap for one download; the same box fits at "
-                              "level 1 (0.00 GB); or ask for it in parts")
+    assert message.startswith("the box is 8.39 MB, over the 2.10 MB cap for one download; the same box fits at "
+                              "level 1 (2.10 MB); or ask for it in parts")
 
 
 def test_a_box_no_level_holds_says_so(boss, alice, settings):

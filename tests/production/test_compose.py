@@ -32,7 +32,10 @@ def test_it_has_web_worker_beat_redis_and_postgres(compose):
     assert set(compose["services"]) == {"web", "worker", "beat", "redis", "postgres"}
     assert "gunicorn portal.wsgi" in compose["services"]["web"]["command"]
     assert compose["services"]["worker"]["command"].startswith("celery -A portal worker")
-    assert compose["services"]["beat"]["command"].startswith("celery -A portal beat")
+    assert compose["services"]["worker"]["command"].split(" -Q ")[1].startswith("celery")  # the job queue
+    # beat runs with a worker of its own on the "upkeep" queue: the reconciler never waits behind long jobs
+    beat = compose["services"]["beat"]["command"]
+    assert beat.startswith("celery -A portal worker -B") and "-Q upkeep" in beat
 
 
 def test_the_portal_services_share_one_image_the_results_volume_and_the_environment(compose):

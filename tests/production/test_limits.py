@@ -47,7 +47,7 @@ def test_a_cutout_over_the_result_bytes_limit_is_refused_with_the_next_expiry(cl
     response = client.post("/api/cutouts/", BOX, content_type="application/json")  # 160 000 bytes
     assert response.status_code == 400
     message = response.json()["errors"]["limit"]
-    assert "your unexpired results take 0.00 GB" in message and "over your limit of 0.00 GB" in message
+    assert "your unexpired results take 900 kB" in message and "over your limit of 1.00 MB" in message
     assert f"expires at {soon:%Y-%m-%d %H:%M} UTC" in message
 
 
