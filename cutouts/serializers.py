@@ -26,6 +26,7 @@ from portal import ngstate
 from portal.boss import client
 from portal.units import human_bytes
 from bossdb.errors import BossForbidden, BossNotFound
+from bossdb.geometry import Box
 
 MAX_COORD = 2**40  # far beyond any BOSS frame; keeps arithmetic and the database sane
 # ASCII digits only, and few of them: str.isdigit() also accepts "²" (which int() refuses) and int()
@@ -216,6 +217,12 @@ def experiment_problems(detail, attrs):
         if attrs["compression"] not in writers.FORMATS[fmt].compressions:
             errors["compression"] = (f"{fmt} results can be {', '.join(writers.FORMATS[fmt].compressions)}, "
                                      f"not {attrs['compression']}")
+        elif not problem and all(axis in attrs and axis not in errors for axis in AXES):
+            box = Box(tuple(attrs["x"]), tuple(attrs["y"]), tuple(attrs["z"]))
+            chosen = [ChannelSpec(n, by_name[n].datatype) for n in names if n in by_name]
+            problem = writers.compression_problem(fmt, attrs["compression"], box, chosen, settings.CUTOUT_BLOCK_BYTES)
+            if problem:
+                errors["compression"] = problem
     return errors
 
 

@@ -45,11 +45,14 @@ def plan_blocks(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES):
     """The blocks of `box`, in file order (t, z, y, x), aligned to the cuboid grid, each <= max_bytes
     (edge blocks are smaller). One time sample per block, so a block is always a 3-D array."""
     bx, by, bz = block_shape(box, dtype, max_bytes)
+    span_x = -(-(box.x[1] - (box.x[0] // CUBOID[0]) * CUBOID[0]) // CUBOID[0]) * CUBOID[0]
+    # Whole rows: one block across, wherever the box starts (its ends are cut on cuboids all the same).
+    xs = [tuple(box.x)] if bx >= span_x else cuts(*box.x, bx)
     blocks = []
     for t in range(*box.t):
         for z in cuts(*box.z, bz):
             for y in cuts(*box.y, by):
-                for x in cuts(*box.x, bx):
+                for x in xs:
                     blocks.append(Block(len(blocks), x, y, z, (t, t + 1)))
     return blocks
 

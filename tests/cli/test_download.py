@@ -123,3 +123,20 @@ def test_it_shows_a_progress_bar_in_bytes_on_stderr(devboss, tmp_path):
 def test_quiet_prints_nothing(devboss, tmp_path):
     box = {"x": (0, 64), "y": (0, 64), "z": (100, 102)}
     assert run_cli(devboss, *_args("em", tmp_path, box=box)) == (0, "", "")
+
+
+@pytest.mark.parametrize("fmt, compression", [("tiff-stack", "deflate"), ("ome-tiff", "zstd")])
+def test_compressed_results_equal_interns_cutout(devboss, tmp_path, fmt, compression):
+    box = {"x": (512, 1536), "y": (400, 600), "z": (110, 130)}  # on the 16 grid: a wide box is tiled
+    code, _, err = run_in_process(devboss, *_args("fluo", tmp_path, "--format", fmt, "--compression", compression,
+                                                  box=box))
+    assert code == 0, err
+    files = sorted(tmp_path.glob("*.tif"))
+    with tifffile.TiffFile(files[0]) as tif:
+        assert tif.pages[0].compression.name == {"deflate": "ADOBE_DEFLATE", "zstd": "ZSTD"}[compression]
+        if fmt == "tiff-stack":
+            assert tif.is_imagej  # Fiji's own opener reads deflate strips
+    stack = np.stack([tifffile.imread(f) for f in files]) if fmt == "tiff-stack" else tifffile.imread(files[0])
+    np.testing.assert_array_equal(stack.reshape(20, 200, 1024), _intern(devboss, "fluo", box=box))
+    assert sum(f.stat().st_size for f in files) < 20 * 200 * 1024 * 2
+    assert not list(tmp_path.glob("*.part*"))

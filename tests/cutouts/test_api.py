@@ -186,3 +186,31 @@ def test_a_retry_obeys_the_same_limits_as_a_new_submission(client, alice, bearer
     assert "Not retried" in page.content.decode()
     job.refresh_from_db()
     assert job.state == "failed"
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_a_compressed_cutout_through_the_api_is_smaller_and_holds_the_same_voxels(client, bearer):
+    from cutouts.models import CutoutJob
+
+    response = client.post("/api/cutouts/", {**BOX, "compression": "zstd"}, content_type="application/json", **bearer)
+    assert response.status_code == 202, response.content
+    job = wait_for(CutoutJob.objects.get(pk=response.json()["id"]))
+    assert job.state == "done", job.error and job.compression == "zstd"
+    state = client.get(f"/api/cutouts/{job.pk}/", **bearer).json()
+    assert state["compression"] == "zstd"
+    content = b"".join(client.get(state["result"]["download"], **bearer).streaming_content)
+    with tifffile.TiffFile(__import__("io").BytesIO(content)) as tif:
+        assert tif.pages[0].compression.name == "ZSTD"
+        got = tif.asarray()
+    want = procedural.cutout("demo/cortex/em", "uint8", "image", 0, (100, 700), (0, 600), (100, 120))[0]
+    np.testing.assert_array_equal(got, want)
+    assert len(content) < want.nbytes
+
+
+def test_a_compression_the_format_cannot_take_is_refused_with_what_it_takes(client, bearer):
+    response = client.post("/api/cutouts/", {**BOX, "format": "imagej-tiff", "compression": "zstd"},
+                           content_type="application/json", **bearer)
+    assert response.status_code == 400
+    assert response.json()["errors"]["compression"] == "imagej-tiff results can be none, deflate, not zstd"
+    response = client.post("/api/cutouts/", {**BOX, "compression": "lz4"}, content_type="application/json", **bearer)
+    assert response.status_code == 400 and "compression" in response.json()["errors"]

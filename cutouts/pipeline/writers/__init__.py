@@ -114,6 +114,24 @@ def tiff_for(job, path, channel, channels=1, channel_names=(), flavour="ome"):
     return CompressedTiff(path, box.shape_zyx, dtype, spec.calibration, spec.compression, segment, **options)
 
 
+def compression_problem(fmt, compression, box, channels, block_bytes):
+    """Why a compressed TIFF of `fmt` can't hold this box (its segments must not straddle blocks), or None:
+    asked at submit, so the job never fails on it."""
+    if compression in (None, "", "none") or fmt not in FORMATS or not getattr(FORMATS[fmt], "flavour", None):
+        return None
+    from cutouts.pipeline.plan import plan_blocks
+
+    one = Box(box.x, box.y, box.z, (0, 1))
+    for channel in channels:
+        rel = [(b.y[0] - one.y[0], b.shape_zyx[1], b.x[0] - one.x[0], b.shape_zyx[2])
+               for b in plan_blocks(one, channel.datatype, block_bytes)]
+        try:
+            segment_shape(one.shape_zyx, rel, effective_flavour(FORMATS[fmt].flavour, channel.datatype))
+        except WriterError as exc:
+            return str(exc)
+    return None
+
+
 def done_key(channel, block):
     return f"{channel}/{block.key}"
 
@@ -179,6 +197,7 @@ class TiffZip(Format):
     name = "tiff-zip"
     label = "ZIP of one TIFF per channel"
     carries_objects = True
+    flavour = "ome"  # each channel's TIFF (uint64 ones fall back to a plain TIFF)
 
     def produce(self, job):
         spec, files = job.spec, []

@@ -9,6 +9,10 @@ import os
 import threading
 from dataclasses import dataclass
 
+from math import prod
+
+import numpy as np
+
 from bossdb.geometry import Box
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.writers.base import WriterError
@@ -16,6 +20,7 @@ from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 
 FORMATS = ("tiff-stack", "ome-tiff")
+WHOLE_ROWS_BYTES = 48 * 1024 * 1024  # a compressed tiff-stack's blocks: up to 3 in flight stay under 256 MB
 
 
 @dataclass
@@ -59,6 +64,12 @@ def make_plan(spec, block_bytes):
     """The Plan of a single-channel `spec` in its format (tiff-stack or ome-tiff)."""
     dtype = spec.channels[0].datatype
     box = spec.box
+    if getattr(spec, "compression", "none") not in (None, "", "none") and spec.format == "tiff-stack":
+        # ImageJ files are compressed in strips (whole rows: what Fiji's own opener reads), so their blocks
+        # must be whole rows: grow the blocks up to WHOLE_ROWS_BYTES for it (else the writer says why not).
+        rows = plan_blocks(box, dtype, WHOLE_ROWS_BYTES)
+        if all(b.x == box.x for b in rows):
+            block_bytes = max(block_bytes, max(prod(b.shape_zyx) for b in rows) * np.dtype(dtype).itemsize)
     blocks = plan_blocks(box, dtype, block_bytes)
     if spec.format == "ome-tiff":
         suffix = ".tif" if effective_flavour("ome", dtype) != "ome" else ".ome.tif"
