@@ -201,13 +201,14 @@ class PeakWatcher:
         return max(self.peaks.values(), default=0)
 
 
-def run_job(alice, box):
+def run_job(alice, box, fmt="ome-tiff", compression="none"):
     from cutouts import service
     from cutouts.validation import validate
 
     coll, exp, ch, _ = CHANNEL
     request = {"collection": coll, "experiment": exp, "channels": [ch], "resolution": 0,
-               "x": list(box["x"]), "y": list(box["y"]), "z": list(box["z"]), "format": "ome-tiff"}
+               "x": list(box["x"]), "y": list(box["y"]), "z": list(box["z"]), "format": fmt,
+               "compression": compression}
     start = time.perf_counter()
     job = validate(alice, request)
     marks = {"validated": time.perf_counter() - start}  # then when this poll first saw the job running,
@@ -253,6 +254,8 @@ def report(a, b, c, c_rss, label=""):
         print(f"{'':44}   (script process {b['rss_self'] / MB:.0f} MB, largest intern pool worker "
               f"{b['rss_children'] / MB:.0f} MB)")
     row(f"(c) portal job, submit to done ({c['blocks']} blocks)", c, c_rss)
+    if c.get("file"):
+        print(f"{'':44}   (its file: {c['file'] / MB:.1f} MB, {c['file'] / c['bytes']:.3f} of the box's bytes)")
     rate = {k: r["bytes"] / r["seconds"] for k, r in (("a", a), ("b", b), ("c", c))}
     print("CPU s: client CPU time (the worker child for (c)); BOSS s: devboss CPU time meanwhile; "
           f"{os.cpu_count()} CPUs, shared with whatever else runs")
@@ -268,6 +271,8 @@ def main():
     parser.add_argument("--skip", default="", help="comma-separated parts to skip (a, b, c)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (c) each, alternating (medians)")
     parser.add_argument("--cores", default="split,shared", help="CPU layouts to measure, in order (see above)")
+    parser.add_argument("--format", default="ome-tiff", help="the job's format (ome-tiff, ome-zarr, ...)")
+    parser.add_argument("--compression", default="none", help="the job's compression (none, zstd, deflate)")
     args = parser.parse_args()
     if args.child:
         return child_main(args.child[0], json.loads(args.child[1]))
@@ -355,7 +360,7 @@ def main():
                     before, worker_before = cpu_seconds(devboss.proc), cpu_seconds(worker)
                     with PeakWatcher(worker) as watcher:
                         try:
-                            r = run_job(alice, box)
+                            r = run_job(alice, box, args.format, args.compression)
                         except RuntimeError:
                             print((tmp / "worker.log").read_text()[-3000:])
                             raise
@@ -379,7 +384,7 @@ def main():
                 a, c = median(runs_a) or empty, median(runs_c) or empty
                 spread = {k: [round(r["seconds"], 2) for r in runs] for k, runs in (("a", runs_a), ("c", runs_c))}
                 report(a, b, c, max((r["rss"] for r in runs_c), default=0),
-                       f"{layout}: devboss on CPU {server_cpus}, client on CPU {client_cpus}; "
+                       f"{layout}, {args.format}, compression {args.compression}: devboss on CPU {server_cpus}, client on CPU {client_cpus}; "
                        f"medians of {args.repeat} (seconds: a {spread['a']}, c {spread['c']})")
         finally:
             procs.stop(worker)
