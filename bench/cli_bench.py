@@ -1,7 +1,8 @@
-"""boss-cutout vs a plain intern script on a >= 2 GB box: `python -m bench.cli_bench [--z 128]`.
+"""boss-cutout vs the fetch limit and a plain intern script, >= 2 GB: `python -m bench.cli_bench [--z 128]`.
 
 Starts a devboss of its own (a seeded temporary database, gunicorn on a free port), then downloads the same
-box of demo/large/em twice, each in a subprocess of its own, in the same run:
+box of demo/large/em, each in a subprocess of its own, in the same run (alternating, `--repeat` times):
+- the fetch limit: the command line's own blocks, reader and fetch loop with its 4 workers, nothing written;
 - `boss-cutout ... --format tiff-stack` (python -m cutouts.cli, default 4 workers, 16 MB blocks);
 - the obvious script: intern's `get_cutout` (its default parallel mode) and `tifffile.imwrite` of the array.
 Reports wall time, throughput (MB/s of uncompressed voxels, 1 MB = 10^6 bytes) and each child's peak RSS
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import statistics
 import tempfile
 import time
 
@@ -43,38 +45,54 @@ def measure(argv, env):
     return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
-def run(server, work, x1, y1, z1):
+def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), compression="none"):
+    """(a) the fetch limit (the command line's blocks and workers, nothing written) and boss-cutout in each
+    format, alternating, `repeat` times; intern's script once (it is far behind). Medians."""
+    from bench.cutout_bench import run_child
+    from cutouts.cli.args import DEFAULT_BLOCK_MB
+
     nbytes = x1 * y1 * z1
-    rows = []
+    runs = {"fetch limit (4 in flight, nothing written)": []}
     out = os.path.join(work, "cli")
-    cli = [sys.executable, "-m", "cutouts.cli", "bossdb://demo/large/em", "-x", f"0:{x1}", "-y", f"0:{y1}",
-           "-z", f"0:{z1}", "--out", out, "--boss-url", server.url, "--quiet"]
-    rows.append(("boss-cutout (tiff-stack, 4 workers)", *measure(cli, {})))
-    shutil.rmtree(out)
+    for _ in range(repeat):
+        r = run_child("fetch", {"boss_url": server.url, "token": "public", "scheme": "Token",
+                                "box": {"x": (0, x1), "y": (0, y1), "z": (0, z1)},
+                                "block_bytes": DEFAULT_BLOCK_MB * 1024 * 1024, "concurrency": 4})
+        runs["fetch limit (4 in flight, nothing written)"].append((r["seconds"], r["rss_self"] / 2**20))
+        for fmt in formats:
+            cli = [sys.executable, "-m", "cutouts.cli", "bossdb://demo/large/em", "-x", f"0:{x1}", "-y", f"0:{y1}",
+                   "-z", f"0:{z1}", "--out", out, "--boss-url", server.url, "--quiet", "--format", fmt,
+                   "--compression", compression]
+            runs.setdefault(f"boss-cutout ({fmt}, 4 workers)", []).append(measure(cli, {}))
+            shutil.rmtree(out)
     path = os.path.join(work, "intern.tif")
     script = [sys.executable, "-c", INTERN_SCRIPT, f"127.0.0.1:{server.port}", path, str(x1), str(y1), str(z1)]
-    rows.append(("intern get_cutout + tifffile.imwrite", *measure(script, {})))
+    runs["intern get_cutout + tifffile.imwrite"] = [measure(script, {})]
     os.unlink(path)
+    rows = [(name, statistics.median(s for s, _ in r), max(m for _, m in r)) for name, r in runs.items()]
     return nbytes, rows
 
 
 def print_table(nbytes, box, rows):
     print(f"box: demo/large/em x 0:{box[0]} y 0:{box[1]} z 0:{box[2]}, uint8, {nbytes / MB:.0f} MB")
-    print(f"{'client':40} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12}")
+    print(f"{'client':44} {'seconds':>8} {'MB/s':>8} {'/ limit':>8} {'peak RSS MB':>12}")
+    limit = rows[0][1]
     for name, seconds, rss in rows:
-        print(f"{name:40} {seconds:8.1f} {nbytes / MB / seconds:8.1f} {rss:12.0f}")
+        print(f"{name:44} {seconds:8.1f} {nbytes / MB / seconds:8.1f} {limit / seconds:8.2f} {rss:12.0f}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--z", type=int, default=128, help="slices of the 4096x4096 box (128: 2.1 GB)")
+    parser.add_argument("--repeat", type=int, default=5, help="alternating runs of each (medians)")
+    parser.add_argument("--compression", default="none", help="boss-cutout's --compression")
     args = parser.parse_args()
     box = (4096, 4096, args.z)
     with tempfile.TemporaryDirectory(prefix="cli-bench-") as tmp:
         os.makedirs(os.path.join(tmp, "devboss"))
         server = start_devboss(os.path.join(tmp, "devboss"))
         try:
-            nbytes, rows = run(server, tmp, *box)
+            nbytes, rows = run(server, tmp, *box, repeat=args.repeat, compression=args.compression)
         finally:
             procs.stop(server.proc)
     print_table(nbytes, box, rows)
