@@ -162,9 +162,14 @@ class JobDetailView(JobView):
     @extend_schema(
         operation_id="cutout_destroy", summary="Delete a job and its files (a running job is cancelled first)",
         responses={204: OpenApiResponse(description="deleted; its bytes are free at once"),
-                   401: NEEDS_LOGIN, 404: NOT_YOURS})
+                   401: NEEDS_LOGIN, 404: NOT_YOURS,
+                   503: OpenApiResponse(DetailSerializer, description="the files could not be deleted now; "
+                                        "the job is kept (cancelled if it was running): try again")})
     def delete(self, request, job_id):
-        service.delete(self.get_object())
+        try:
+            service.delete(self.get_object())
+        except service.DeleteFailed as exc:
+            return Response({"detail": f"{str(exc)[0].upper()}{str(exc)[1:]}."}, status=503)
         return Response(status=204)
 
 

@@ -171,7 +171,10 @@ class CutoutJob(models.Model):
         """Conditional UPDATE: apply `fields` only if the job is still in one of `from_states` (and, for the
         run that started it, still this run's job)."""
         updated = self._mine().filter(state__in=from_states).update(**fields)
-        self.refresh_from_db()
+        try:
+            self.refresh_from_db()
+        except CutoutJob.DoesNotExist:  # its owner deleted it meanwhile (cutouts.service.delete): nothing moved
+            return False
         return updated == 1
 
     def start(self, task_id="", max_running=None):

@@ -1,7 +1,11 @@
 """Submitting, cancelling, retrying and deleting jobs: what views and the API call."""
+import logging
+
 from cutouts import limits, logins, storage
 from cutouts.dispatch import enqueue
 from cutouts.models import CutoutJob
+
+log = logging.getLogger(__name__)
 
 
 def submit(job, credential=None):
@@ -31,14 +35,29 @@ def retry(job, credential=None):
     return False
 
 
+class DeleteFailed(Exception):
+    """The job's files could not be removed (the storage is unreachable): the job is kept, so that a later
+    delete finds them again; the message says what to do."""
+
+
 def delete(job):
     """Remove the job and its files at once, so that its bytes leave its owner's quota now (not at expiry).
 
     A job still queued, running or waiting is cancelled first; its worker then stops at its next block (the
     row is gone, so its updates change nothing) and discards what it wrote, and a message still queued for
-    it finds no job (cutouts.tasks). Returns False if the job was already gone."""
+    it finds no job (cutouts.tasks); a file it publishes after the delete is removed as its finish fails
+    (cutouts.engine). Returns False if the job was already gone. Raises DeleteFailed, with the
+    job kept (cancelled if it was active), when the storage refuses: a row deleted over files still stored
+    would leave them there for good, counted by nobody."""
+    running = job.state == CutoutJob.RUNNING
     if job.can_cancel:
         job.cancel()
-    storage.delete_job_files(job)
+    try:
+        # A running job's worker writes its scratch folder: it discards the folder at its next block, when it
+        # finds the job gone (or, if that worker is dead, the reconciler sweeps it: cutouts.upkeep).
+        storage.delete_job_files(job, scratch=not running)
+    except Exception as exc:  # S3 down, a permission: the caller says so instead of a 500
+        log.warning("could not delete the files of job %s: %s: %s", job.pk, type(exc).__name__, exc)
+        raise DeleteFailed(f"the job's files could not be deleted just now ({type(exc).__name__}); try again")
     deleted, _ = CutoutJob.objects.filter(pk=job.pk).delete()
     return deleted > 0

@@ -98,10 +98,12 @@ def signed_url(job, name, filename=None, storage=None):
     return storage.url(key(job, name), parameters=params)
 
 
-def delete_job_files(job, storage=None):
-    """Remove everything the job stored (and its scratch folder)."""
+def delete_job_files(job, storage=None, scratch=True):
+    """Remove everything the job stored (and its scratch folder, unless `scratch` is False: a running job's
+    worker is writing there, and it discards the folder itself when it sees the job gone)."""
     storage = storage or results_storage()
-    shutil.rmtree(scratch_folder(job), ignore_errors=True)
+    if scratch:
+        shutil.rmtree(scratch_folder(job), ignore_errors=True)
     if is_local(storage):
         shutil.rmtree(storage.path(str(job.pk)), ignore_errors=True)
         return

@@ -121,9 +121,15 @@ def delete(request, job_id):
     """Delete the job and its files (cancelling it first if it runs); back to the list, or to `next`."""
     job = own_job(request, job_id)
     freed = job.result_size if job.can_download else 0
-    service.delete(job)
+    active = job.can_cancel
+    try:
+        service.delete(job)
+    except service.DeleteFailed as exc:
+        messages.warning(request, f"Not deleted: {exc}.")
+        return redirect(_next_url(request, job))
     label = job.name or f"{job.collection}/{job.experiment}"
-    messages.success(request, f"Deleted the cutout {label}" + (f"; {human_bytes(freed)} freed." if freed else "."))
+    done = "Cancelled and deleted" if active else "Deleted"
+    messages.success(request, f"{done} the cutout {label}" + (f"; {human_bytes(freed)} freed." if freed else "."))
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()) \
             and target != reverse("cutout-job", args=[job_id]):

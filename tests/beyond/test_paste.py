@@ -89,3 +89,51 @@ def test_the_portals_own_short_links_paste_back_with_the_users_rights(client, al
     recipe = ShortLink.objects.latest("created").slug
     response = client.post("/cutouts/from-viewer/", {"url": f"http://testserver/s/{recipe}"})
     assert response.status_code == 400 and b"cutout recipe" in response.content
+
+
+def test_an_all_channels_link_preselects_a_format_that_holds_them_and_the_form_submits(client, alice, monkeypatch):
+    """The experiment page's "Open in Neuroglancer" link shows em (uint8), fluo (uint16) and seg (uint64): one
+    OME-TIFF can't hold mixed datatypes, so the pasted link pre-selects a format that can, and submitting the
+    form as filled queues the job."""
+    import html
+    import re
+
+    from cutouts import service
+    from cutouts.models import CutoutJob
+    from cutouts.pipeline.spec import ChannelSpec
+    from cutouts.pipeline.writers import FORMATS
+
+    monkeypatch.setattr(service, "enqueue", lambda job: None)  # the job is not run here
+    client.force_login(alice)
+    page = client.get("/c/demo/cortex/").content.decode()
+    all_channels = html.unescape(re.search(r'<a class="btn btn-primary viewer-all" href="([^"]+)"', page).group(1))
+    response = client.post("/cutouts/from-viewer/", {"url": all_channels})
+    assert response.status_code == 302
+    form = client.get(response["Location"])
+    body = form.content.decode()
+    checked = re.findall(r'name="channels" value="(\w+)"[^>]*checked', body)
+    assert checked == ["em", "fluo", "seg"]
+    (chosen,) = re.findall(r'name="format" value="([\w-]+)" checked', body)
+    assert chosen == "tiff-zip"
+    detail = boss_client.get_experiment_detail(alice, "demo", "cortex")
+    specs = [ChannelSpec(c.name, c.datatype, c.type) for c in detail.channels]
+    assert FORMATS[chosen].layout_problem(specs) is None
+    assert FORMATS["ome-tiff"].layout_problem(specs) is not None  # what the default would have refused
+
+    # Submit the form exactly as it was filled (every named input, the checked boxes and radios).
+    fields = {}
+    for tag in re.findall(r"<(?:input|select)[^>]*>", body):
+        name = re.search(r'name="([^"]+)"', tag)
+        kind = re.search(r'type="(\w+)"', tag)
+        if not name or name.group(1) == "csrfmiddlewaretoken":
+            continue
+        if kind and kind.group(1) in ("checkbox", "radio") and "checked" not in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        fields.setdefault(name.group(1), []).append(html.unescape(value.group(1)) if value else "")
+    fields["resolution"] = re.findall(r'<option value="(\d+)" selected', body)
+    submitted = client.post(form.request["PATH_INFO"], fields)
+    assert submitted.status_code == 302, re.findall(r'class="field-error"[^>]*>([^<]+)<', submitted.content.decode())
+    job = CutoutJob.objects.get(owner=alice)
+    assert (job.channels, job.format, job.state) == (["em", "fluo", "seg"], "tiff-zip", "queued")
+    assert submitted["Location"] == f"/cutouts/{job.pk}/"
