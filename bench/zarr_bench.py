@@ -70,17 +70,17 @@ def zarr_read(url, threads):
     return total, time.perf_counter() - start
 
 
-def start_portal(root, boss_url):
+def start_portal(root, boss_url, extra_env=None, workers=2, threads=8):
     env = {
         "DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_DEV": "1", "PORTAL_VAR_DIR": str(root / "portal"),
         "DATABASE_URL": f"sqlite:///{root / 'portal.sqlite3'}", "BOSS_URL": boss_url, "BOSS_PUBLIC_URL": boss_url,
         "OIDC_SERVER_URL": f"{boss_url}/auth/realms/BOSS", "ZARR_CACHE_DIR": str(root / "zarr-cache"),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "WARNING", **(extra_env or {}),
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=procs.python_env(env),
                    cwd=procs.REPO, check=True)
     port = procs.free_port()
-    proc = procs.start_gunicorn("portal.wsgi:application", port, env, workers=2, threads=8,
+    proc = procs.start_gunicorn("portal.wsgi:application", port, env, workers=workers, threads=threads,
                                 log=open(root / "portal.log", "ab"))
     procs.wait_for_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
     return proc, f"http://127.0.0.1:{port}", root / "zarr-cache"

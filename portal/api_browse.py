@@ -31,7 +31,10 @@ def refresh_requested(request):
 
 def remember_collection(request, name):
     """Keep the last opened collections in the session, newest first."""
-    recent = [n for n in request.session.get(RECENT_KEY, []) if n != name]
+    before = request.session.get(RECENT_KEY, [])
+    if before[:1] == [name]:
+        return  # already first: no session write (a page view must not cost a database commit)
+    recent = [n for n in before if n != name]
     request.session[RECENT_KEY] = [name, *recent][:RECENT_MAX]
 
 

@@ -5,7 +5,7 @@ import logging
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from portal.boss import client
@@ -49,3 +49,10 @@ def healthz(request):
             answer[name] = "ok"
     healthy = all(v == "ok" for v in answer.values())
     return JsonResponse({"status": "ok" if healthy else "failed", **answer}, status=200 if healthy else 503)
+
+
+@never_cache
+def ping(request):
+    """Liveness only: the process answers (no database, Redis or BOSS), for probes and as the benchmarks'
+    trivial view (bench/pages_bench.py)."""
+    return HttpResponse("ok\n", content_type="text/plain")

@@ -7,7 +7,8 @@ from portal import health, views
 urlpatterns = [
     path("", views.home, name="portal-home"),
     path("catalogue/<slug:collection>/<slug:experiment>/thumbnail", views.thumbnail, name="portal-thumbnail"),
-    path("healthz", health.healthz, name="portal-healthz"),  # no login, no secrets (portal/health.py)
+    path("healthz", health.healthz, name="portal-healthz"),
+    path("livez", health.ping, name="portal-livez"),  # the process answers: nothing else is checked  # no login, no secrets (portal/health.py)
     path("admin/", admin.site.urls),  # staff: jobs and short links (cutouts/admin.py)
     path("", include("portal.urls_auth")),    # login, logout, /api/ authentication (OIDC)
     path("", include("portal.urls_browse")),  # collections, experiments, channels, /api/ browse

@@ -251,6 +251,10 @@ def display_windows(user, detail, channels=None, refresh=False):
 
 # --- What each page shows -------------------------------------------------------------------------------
 
+# A page's whole answer is cached too: a page view that hits the cache then costs one cache read, not one
+# per BOSS object (and no thread pool), which keeps the pages near a trivial view's throughput
+# (bench/pages_bench.py). Its parts keep their own entries, so a page's first view reuses them.
+@_cached("collection-rows")
 def get_collection_rows(user, collection, refresh=False):
     """The collection and, per experiment, the experiment and its coordinate frame."""
     who = caller(user)
@@ -280,6 +284,7 @@ def detail_of(experiment, frame, channels, reported=None):
     return detail
 
 
+@_cached("experiment-detail")
 def get_experiment_detail(user, collection, experiment, refresh=False):
     who = caller(user)
     exp = get_experiment(who, collection, experiment, refresh=refresh)
