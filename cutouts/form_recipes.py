@@ -45,7 +45,7 @@ def spec_of(data, dtypes=None):
         return None
     return CutoutSpec(boss_url=settings.BOSS_URL, collection=data["collection"], experiment=data["experiment"],
                       channels=channels, resolution=resolution, box=box, format=data.get("format") or "ome-tiff",
-                      time_range=bool(t))
+                      time_range=bool(t), compression=str(data.get("compression") or "none"))
 
 
 def snippets(data, portal_url):
@@ -95,10 +95,11 @@ def curl_recipe(spec):
     for ch in spec.channels:
         lines.append(f"# {ch.name}.blosc: blosc-compressed {ch.datatype or 'voxels'}, C order, shape {shape}")
         lines.append(recipes.curl_snippet(spec, ch.name).replace("curl -H", "curl -sS --fail -H", 1))
-    dtype = spec.channels[0].datatype or "uint8"
-    name = spec.channels[0].name
-    lines.append(f"# read it: numpy.frombuffer(blosc.decompress(open('{name}.blosc', 'rb').read()), "
-                 f"'{dtype}').reshape({', '.join(map(str, shape))})")
+    lines.append("# then in Python (pip install blosc numpy), each file's array:")
+    for ch in spec.channels:  # each channel keeps its own datatype
+        read = f"blosc.decompress(open('{ch.name}.blosc', 'rb').read())"
+        lines.append(f"# read {ch.name}.blosc: numpy.frombuffer({read}, "
+                     f"'{ch.datatype or 'uint8'}').reshape({', '.join(map(str, shape))})")
     return "\n".join(lines)
 
 
@@ -112,6 +113,8 @@ def recipe_context(data, portal_url, detail=None):
                if boss_request_bytes(spec, ch) > BOSS_REQUEST_BYTES]
     body = recipes.api_body(spec)
     body["parts"] = bool(data.get("parts"))
+    if not data.get("compression"):  # the spec's "none" is no choice of the user's: the portal's default applies
+        body.pop("compression", None)
     for name, value in data.items():  # every other field the form carries (compression, name...)
         if name not in body and name in CutoutRequestSerializer().fields and value not in (None, "", []):
             body[name] = value

@@ -22,6 +22,9 @@ from portal.boss import client
 from portal.errors import _status_and_title
 
 
+BOX_FIELDS = {"collection", "experiment", "channels", "resolution", "x", "y", "z", "t"}
+
+
 def size_context(detail, data):
     """The 'size before submit' table for the box in `data`, with what to do over the cap (a coarser level,
     parts, boss-cutout), or None while the box isn't valid yet."""
@@ -57,9 +60,11 @@ def _time_range(data):
 
 
 def physical(detail, data):
-    """Each axis's range in physical units at the chosen level ('2,048 – 6,144'), as form.js shows it."""
+    """Each axis's range in physical units at the chosen level ('2,048 – 6,144'), as form.js shows it; nothing for
+    a range out of order or outside what the level holds (the field's message says why)."""
     try:
-        voxel = detail.level(int(data["resolution"])).voxel_size
+        level = detail.level(int(data["resolution"]))
+        voxel, bounds = level.voxel_size, level.bounds
     except (KeyError, TypeError, ValueError, AttributeError):
         return {}
     out = {}
@@ -68,7 +73,8 @@ def physical(detail, data):
             lo, hi = (int(str(v).strip()) for v in data[axis])
         except (KeyError, TypeError, ValueError):
             continue
-        out[axis] = f"{lo * voxel[i]:,g} – {hi * voxel[i]:,g}"
+        if bounds and bounds[i][0] <= lo < hi <= bounds[i][1]:
+            out[axis] = f"{lo * voxel[i]:,g} – {hi * voxel[i]:,g}"
     return out
 
 
@@ -109,7 +115,9 @@ def form_context(request, detail, data, errors):
         "size": size_context(detail, data) if detail.levels else None,
         "physical": physical(detail, data) if detail.levels else {},
         "levels_json": script_data(detail, chosen),
-        "recipes": form_recipes.recipe_context(data, request.build_absolute_uri("/"), detail),
+        # A recipe for a box BOSS refuses (outside the frame, no such level or channel) couldn't run as printed.
+        "recipes": None if BOX_FIELDS & set(errors or ()) else
+        form_recipes.recipe_context(data, request.build_absolute_uri("/"), detail),
         "max_bytes": settings.CUTOUT_MAX_BYTES,
         "max_parts_bytes": settings.CUTOUT_MAX_PARTS_BYTES,
     }

@@ -158,6 +158,7 @@
     var step = function (r) { return Math.max(1, Math.round((ev.altKey ? 1 : 8) / r)); };  // preview pixels
     var dx = d[0] * step(g.rx), dy = d[1] * step(g.ry);
     var x0 = value("x0"), x1 = value("x1"), y0 = value("y0"), y1 = value("y1");
+    if ([x0, x1, y0, y1].indexOf(null) >= 0 || x0 >= x1 || y0 >= y1) return;  // no box to move: the numbers stay
     if (ev.shiftKey) {  // resize: move the stop edges
       setValue("x1", clamp(x1 + dx, x0 + 1, e[0])); setValue("y1", clamp(y1 + dy, y0 + 1, e[1]));
     } else {

@@ -55,7 +55,8 @@
     AXES.forEach(function (a, i) {
       var cell = form.querySelector('[data-physical="' + a + '"]');
       var lo = intValue(a + "0"), hi = intValue(a + "1");
-      cell.textContent = lo !== null && hi !== null ?
+      // Nothing for a range out of order or outside the level (the field's message says why).
+      cell.textContent = lo !== null && hi !== null && lo >= lv.start[i] && lo < hi && hi <= lv.stop[i] ?
         (lo * lv.voxel_size[i]).toLocaleString("en-US") + " – " + (hi * lv.voxel_size[i]).toLocaleString("en-US") : "";
     });
   }
@@ -67,6 +68,9 @@
     showPhysical(lv);
     if (!b) { sizeBox.innerHTML = '<p class="muted">Enter a valid box to see its size.</p>'; return; }
     var per = bytesPerVoxel() * times(), rows = [], best = null, here = null;
+    // Still over the cap: the server's alternatives (parts, the boss-cutout command) stay in place while the
+    // check runs, the command marked as out of date and its Copy button off until the check's answer replaces it.
+    var kept = sizeBox.querySelector('#over-cap[data-from="server"]');
     data.levels.forEach(function (l) {
       var s = scale(b, r, l.resolution), vox = 1;
       AXES.forEach(function (a) { vox *= s[a][1] - s[a][0]; });
@@ -78,11 +82,14 @@
     var html = '<p class="size-current' + (here.fits ? "" : " over") + '">This box: <strong data-size="voxels">' +
       here.voxels.toLocaleString("en-US") + '</strong> voxels, <strong data-size="bytes">' + human(here.bytes) +
       "</strong> uncompressed" + (here.fits ? "" : ": over the " + human(data.max_bytes) + " cap for one download.") + "</p>";
-    if (!here.fits) {
+    var altLevel = best ? "The same box at level " + best.r + " is " + human(best.bytes) +
+      ': <a class="use-level" href="#" data-level="' + best.r + '">use level ' + best.r + "</a>." : "No level holds it under the cap.";
+    if (here.fits) kept = null;
+    if (kept) {
+      html += '<div id="over-cap-slot"></div>';
+    } else if (!here.fits) {
       html += '<div class="notice notice-warn over-cap" id="over-cap"><p><strong>Too large for one download.</strong></p><ul>' +
-        '<li class="alt-level">' + (best ? "The same box at level " + best.r + " is " + human(best.bytes) +
-        ': <a class="use-level" href="#" data-level="' + best.r + '">use level ' + best.r + "</a>." :
-        "No level holds it under the cap.") + "</li></ul></div>";
+        '<li class="alt-level">' + altLevel + "</li></ul></div>";
     }
     html += '<div class="table-wrap" role="region" aria-label="The box at every level" tabindex="0"><table class="sizes">' +
       '<thead><tr><th scope="col">Level</th><th scope="col">Box (x, y, z)</th><th scope="col">Voxels</th><th scope="col">Size</th></tr></thead><tbody>';
@@ -92,6 +99,13 @@
         "</td><td>" + row.voxels.toLocaleString("en-US") + "</td><td>" + human(row.bytes) + "</td></tr>";
     });
     sizeBox.innerHTML = html + "</tbody></table></div>";
+    if (kept) {
+      var item = kept.querySelector("li.alt-level");
+      if (item) item.innerHTML = altLevel;
+      kept.querySelectorAll("pre.cli-command").forEach(function (pre) { pre.setAttribute("aria-busy", "true"); pre.classList.add("stale"); });
+      kept.querySelectorAll(".alt-cli .copy-btn").forEach(function (b) { b.disabled = true; });
+      sizeBox.querySelector("#over-cap-slot").replaceWith(kept);
+    }
   }
 
   // --- The server's verdict -------------------------------------------------------------------------------
