@@ -11,6 +11,8 @@ from django.utils.module_loading import import_string
 from . import errors
 from .models import ApiToken
 
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
 
 @lru_cache(maxsize=1)
 def _bearer_authenticator():
@@ -40,5 +42,7 @@ def authenticate(request):
         user = check(credential) if (check and credential) else None
         if user is None or not user.is_active:
             raise errors.BossError(errors.NOT_AUTHENTICATED, "Invalid or expired bearer token.", 401)
+        if getattr(user, "devboss_read_only", False) and request.method not in READ_METHODS:
+            raise errors.BossError(errors.MISSING_PERMISSION, "This token (the viewer's) can only read.", 403)
         return user
     raise errors.BossError(errors.NOT_AUTHENTICATED, "Unsupported authorization scheme.", 401)

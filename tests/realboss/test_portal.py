@@ -163,5 +163,5 @@ def test_anonymous_visitors_are_told_the_shared_public_quota_is_used_up(client, 
 
 def test_the_experiment_page_warns_where_the_viewer_will_show_gaps(client, devboss, boss_settings, db):
     offset = client.get("/c/realboss/offset/").content.decode()
-    assert "The viewer will show gaps at levels 1, 2, 3" in offset
+    assert "Neuroglancer will show gaps at levels 1, 2, 3" in offset
     assert "viewer-gaps" not in client.get("/c/demo/cortex/").content.decode()

@@ -1,4 +1,5 @@
-"""Register the OIDC clients of devboss: the portal (confidential) and "endpoint" (public, password grant).
+"""Register the OIDC clients of devboss: the portal (confidential), "endpoint" (public, password grant) and
+"neuroglancer" (the local viewer's read-only tokens, devboss.viewer.credentials).
 
 Idempotent: run it again to reset the clients' settings and the portal's secret. Users are the seed's job.
 """
@@ -25,7 +26,8 @@ def portal_uris():
 
 
 class Command(BaseCommand):
-    help = "Register devboss's OIDC clients: 'portal' (authorization code) and 'endpoint' (password grant)."
+    help = ("Register devboss's OIDC clients: 'portal' (authorization code), 'endpoint' (password grant) and "
+            "'neuroglancer' (the local viewer's read-only tokens).")
 
     def handle(self, *args, **options):
         Application = get_application_model()
@@ -55,4 +57,9 @@ class Command(BaseCommand):
                 redirect_uris="",
             ),
         )
-        self.stdout.write(f"OIDC clients: portal ({', '.join(redirects)}), endpoint (password grant)")
+        from devboss.viewer.client import VIEWER_CLIENT_ID
+        from devboss.viewer.credentials import viewer_application_fields
+
+        Application.objects.update_or_create(client_id=VIEWER_CLIENT_ID, defaults=viewer_application_fields())
+        self.stdout.write(f"OIDC clients: portal ({', '.join(redirects)}), endpoint (password grant), "
+                          f"{VIEWER_CLIENT_ID} (the local viewer's read-only tokens)")
