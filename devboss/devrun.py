@@ -43,10 +43,12 @@ def _redis_port(var_dir):
 
 
 def _celery(args, penv, log):
-    """A Celery process of the portal; SIGQUIT (a cold stop: the jobs it ran resume elsewhere) if we die."""
+    """A Celery process of the portal; SIGKILL if we die (a cold stop would try to give its messages back to a
+    Redis that is gone with us, and hang): its pool children die with it (portal/celery.py), and the jobs it
+    ran resume from their finished blocks when `make run` starts again (the reconciler)."""
     return lambda: subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", *args], env=penv, cwd=REPO, stdout=log(),
-        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(signal.SIGQUIT),
+        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(signal.SIGKILL),
     )
 
 
