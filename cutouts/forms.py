@@ -30,6 +30,7 @@ def parse_form(post, collection, experiment):
         "format": post.get("format", "ome-tiff"),
         "parts": post.get("parts") == "on",
         "name": post.get("name", ""),
+        "compression": post.get("compression", ""),
     }
     for axis in AXES:
         data[axis] = _pair(post, axis)
@@ -68,7 +69,8 @@ def initial_request(detail, query, collection, experiment):
     if usable and resolution not in usable:
         resolution = usable[0]
     data = {"collection": collection, "experiment": experiment, "channels": chosen, "resolution": resolution,
-            "format": query.get("format", "ome-tiff"), "parts": query.get("parts") == "on"}
+            "format": query.get("format", "ome-tiff"), "parts": query.get("parts") == "on",
+            "compression": query.get("compression", ""), "name": query.get("name", "")}
     given = {axis: _pair(query, axis) for axis in AXES}
     if all(all(v != "" for v in pair) for pair in given.values()):
         data.update(given)
@@ -92,4 +94,6 @@ def query_for_job(job):
         params += [("t0", job.t0), ("t1", job.t1)]
     if job.split:
         params.append(("parts", "on"))
+    if job.compression:  # as it was, also "none" (OME-Zarr's default is zstd)
+        params.append(("compression", job.compression))
     return urlencode(params)

@@ -327,10 +327,11 @@ def test_the_form_posts_a_name(client, alice, queued):
     assert CutoutJob.objects.get(owner=alice).name == "from the form"
 
 
-@pytest.mark.xfail(strict=True, reason="templates/cutouts/form.html (not this change's file) has no name input yet")
-def test_the_form_has_a_name_field(client, alice):
+def test_the_form_has_a_name_field_and_a_compression_choice(client, alice):
     client.force_login(alice)
-    assert 'name="name"' in client.get("/c/demo/cortex/cutout/").content.decode()
+    page = client.get("/c/demo/cortex/cutout/?name=top+layers&compression=zstd").content.decode()
+    assert 'name="name"' in page and 'value="top layers"' in page
+    assert '<option value="zstd" selected>' in page
 
 
 def test_times_are_utc_in_a_time_element_for_the_browser_to_convert(client, alice):
