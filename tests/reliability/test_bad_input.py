@@ -142,7 +142,7 @@ def page_cases(job, failed):
     for body in ({}, {"url": "javascript:alert(1)"}, {"url": "x" * 5000}, {"state": "{"}, {"url": TRAVERSAL}):
         cases += [case("POST", "/cutouts/from-viewer/", body, allow_ok=True), case("POST", "/s/new", body)]
     cases += [case("GET", "/cutouts/from-viewer/?url=%00", allow_ok=True), case("GET", "/s/", allow_ok=True),
-              case("GET", "/healthz?x=%00", allow_ok=True)]
+              case("GET", "/healthz?x=%00", allow_ok=True), case("GET", "/livez?x=%00", allow_ok=True)]
     # Parts of a job delivered in parts (this job has none) and objects of an annotation channel.
     for bad in ("not-a-uuid", str(uuid.uuid4()), TRAVERSAL):
         cases += [case("GET", f"/cutouts/{bad}/parts/1"), case("GET", f"/api/cutouts/{bad}/parts/1")]

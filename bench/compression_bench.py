@@ -1,0 +1,113 @@
+"""Compressed results: size and write speed per demo channel, `python -m bench.compression_bench`.
+
+For each demo channel (a box of each, read from a devboss of its own once, then held in memory), the portal's
+own writers (cutouts.pipeline.writers, as a job runs them: the same blocks, `--threads` fetch threads) write
+the box with compression none, zstd and deflate, each `--repeat` times, alternating; the medians give
+
+  size      the file's bytes over the box's raw bytes (smaller is better)
+  speed     MB/s of voxels written, and the ratio to uncompressed in the same run (aim >= 0.7 on one thread)
+
+OME-TIFF for image channels, TIFF ZIP for the uint64 segmentation (OME-TIFF has no uint64), OME-Zarr (zstd
+only) for all. devboss's data is procedural (smooth fields and a few large objects): it compresses better
+than real EM, so the size column is a best case; the speed column is what the codecs cost.
+"""
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from devboss import procs
+from devboss.testing import start_devboss
+
+MB = 1e6
+CHANNELS = [  # (collection, experiment, channel, datatype, box x, y, z)
+    ("demo", "cortex", "em", "uint8", (0, 2048), (0, 2048), (100, 132)),
+    ("demo", "cortex", "fluo", "uint16", (0, 2048), (0, 2048), (100, 132)),
+    ("demo", "cortex", "seg", "uint64", (0, 2048), (0, 1024), (100, 116)),
+    ("demo", "large", "em", "uint8", (0, 4096), (0, 4096), (0, 16)),
+]
+
+
+def fetch(boss_url, c, e, ch, dtype, x, y, z):
+    from bossdb import Credential, Session, read_cutout
+
+    session = Session(boss_url, Credential("Token", "public"))
+    out = np.empty((z[1] - z[0], y[1] - y[0], x[1] - x[0]), dtype)
+    for z0 in range(z[0], z[1], 16):
+        z1 = min(z0 + 16, z[1])
+        out[z0 - z[0]:z1 - z[0]] = read_cutout(session, c, e, ch, dtype, 0, x, y, (z0, z1))
+    return out
+
+
+def write(folder, data, channel, fmt, compression, threads):
+    from bossdb.geometry import Box
+    from cutouts.pipeline import writers
+    from cutouts.pipeline.fetch import fetch_all
+    from cutouts.pipeline.plan import plan_blocks
+    from cutouts.pipeline.provenance import provenance
+    from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
+
+    z, y, x = data.shape
+    box = Box((0, x), (0, y), (0, z))
+    spec = CutoutSpec("http://boss.test", "c", "e", (ChannelSpec(channel, str(data.dtype)),), 0, box, format=fmt,
+                      compression=compression, voxel_size=(4.0, 4.0, 40.0))
+
+    def read(task):
+        b = task.block
+        return data[b.z[0]:b.z[1], b.y[0]:b.y[1], b.x[0]:b.x[1]]
+
+    job = writers.Production(
+        spec=spec, folder=folder, box=box, blocks={channel: plan_blocks(box, str(data.dtype), 16 * 1024 * 1024)},
+        fetch=lambda tasks, out: fetch_all(tasks, read, out, concurrency=threads),
+        sidecar=lambda files: provenance(spec, files, datetime.now(timezone.utc), job_id="bench"),
+        ids=writers.ObjectIds([]))
+    start = time.perf_counter()
+    name, _ = writers.FORMATS[fmt].produce(job)
+    seconds = time.perf_counter() - start
+    size = (folder / name).stat().st_size
+    (folder / name).unlink()
+    return seconds, size
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="fetch threads writing (the job has 3)")
+    args = parser.parse_args(argv)
+    import django
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("PORTAL_DEV", "1")
+    django.setup()
+    with tempfile.TemporaryDirectory(prefix="compression-bench-") as tmp:
+        root = Path(tmp)
+        devboss = start_devboss(root / "devboss")
+        try:
+            boxes = [(c, e, ch, dtype, fetch(devboss.url, c, e, ch, dtype, x, y, z))
+                     for c, e, ch, dtype, x, y, z in CHANNELS]
+        finally:
+            procs.stop(devboss.proc)
+        print(f"{args.threads} writing thread(s), medians of {args.repeat}; size = file / raw bytes")
+        print(f"{'channel':22} {'MB':>6} {'format':9} {'compression':11} {'size':>6} {'MB/s':>7} {'/ none':>7}")
+        for c, e, ch, dtype, data in boxes:
+            fmt = "tiff-zip" if dtype == "uint64" else "ome-tiff"
+            plans = [(fmt, "none"), (fmt, "zstd"), (fmt, "deflate"), ("ome-zarr", "none"), ("ome-zarr", "zstd")]
+            runs = {p: [] for p in plans}
+            for _ in range(args.repeat):
+                for p in plans:
+                    runs[p].append(write(root, data, ch, *p, args.threads))
+            for p in plans:
+                seconds = statistics.median(s for s, _ in runs[p])
+                base = statistics.median(s for s, _ in runs[(p[0], "none")])
+                size = runs[p][0][1]
+                print(f"{c + '/' + e + '/' + ch:22} {data.nbytes / MB:6.0f} {p[0]:9} {p[1]:11} "
+                      f"{size / data.nbytes:6.3f} {data.nbytes / MB / seconds:7.0f} {base / seconds:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
