@@ -205,9 +205,10 @@ class VolumeTiff:
                         os.pwrite(self._fd, memoryview(data[dz]), plane + y0 * x_n * item)
                         buffered += data[dz].nbytes
                 else:
+                    # Part rows: no drop-behind (it would drop pages that the neighbouring blocks of these
+                    # rows write into next, which then must be read back from disk first).
                     for dy in range(by):
                         os.pwrite(self._fd, memoryview(data[dz, dy]), plane + ((y0 + dy) * x_n + x0) * item)
-                    buffered += data[dz].nbytes
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
         if buffered:
