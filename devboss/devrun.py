@@ -143,9 +143,12 @@ def main():
         print("  Redis / broker  ", redis_url)
         print("  logs            ", var_dir / "logs")
         print()
-        print(f"  {'user':8} {'password':16} devboss API token")
+        # Passwords of the demo users, to log in; their API tokens stay in the credentials file (this window is
+        # often kept in a log, and tokens never go to logs).
+        print(f"  {'user':8} password")
         for name, user in creds["users"].items():
-            print(f"  {name:8} {user['password']:16} {user['token']}")
+            print(f"  {name:8} {user['password']}")
+        print(f"  devboss API tokens: in {creds_file} (\"token\" of each user)")
         print()
         print(f"  The viewer loads data from {boss_https_url} with a self-signed certificate:")
         print(f"  open {boss_https_url}/ping/ once in your browser and accept it (README: 'Trusting devboss').")
