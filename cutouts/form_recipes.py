@@ -64,22 +64,17 @@ def boss_request_bytes(spec, channel):
 
 def intern_recipe(spec):
     """One Python script that saves every chosen channel of the box as <channel>.npy."""
-    cfg = recipes.boss_config(spec)
-    (x0, x1), (y0, y1), (z0, z1), (t0, t1) = spec.box.x, spec.box.y, spec.box.z, spec.box.t
-    time_arg = f", time_range=[{t0}, {t1}]" if spec.time_range else ""
-    shape = "(T, Z, Y, X)" if spec.time_range else "(Z, Y, X)"
+    args, shape = recipes.intern_cutout_args(spec)
     return "\n".join([
         "import os",
         "",
         "import numpy as np",
         "from intern.remote.boss import BossRemote",
         "",
-        "# BOSS_TOKEN: your BOSS API token (the portal never writes it here)",
-        f"rmt = BossRemote({{'protocol': {cfg['protocol']!r}, 'host': {cfg['host']!r}, "
-        "'token': os.environ['BOSS_TOKEN']})",
+        *recipes.intern_remote_lines(spec),
         f"for name in {spec.channel_names!r}:",
         f"    channel = rmt.get_channel(name, {spec.collection!r}, {spec.experiment!r})",
-        f"    data = rmt.get_cutout(channel, {spec.resolution}, [{x0}, {x1}], [{y0}, {y1}], [{z0}, {z1}]{time_arg},",
+        f"    data = rmt.get_cutout(channel, {args},",
         f"                          parallel=False)  # a numpy array {shape}",
         "    np.save(f'{name}.npy', data)",
         "    print(name, data.shape, data.dtype, '->', f'{name}.npy')",

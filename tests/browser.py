@@ -1,6 +1,6 @@
 """Shared browser fixtures: Debian's chromium driven by Playwright (see integration-notes, "Browser tests").
 
-tests/conftest.py registers `browser` and `page` for the whole suite: don't import them elsewhere.
+tests/conftest.py registers `browser`, `page` and `site` for the whole suite: don't import them elsewhere.
 `playwright install` can't download browsers here, so we launch /usr/bin/chromium with flags that keep
 it from reaching outside hosts. Tests using these are marked `@pytest.mark.browser`.
 """
@@ -45,3 +45,18 @@ def page(browser):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def site(live_server, settings, devboss):
+    """The portal in pytest-django's live server, its BOSS and login at the session devboss (also in the viewer
+    links: BOSS_PUBLIC_URL), with a clean cache; modules that need more define their own `site`."""
+    from django.core.cache import cache
+
+    from tests.auth.conftest import point_portal_at
+
+    point_portal_at(settings, f"{devboss.url}/auth/realms/BOSS", devboss.url)
+    settings.BOSS_PUBLIC_URL = devboss.url
+    cache.clear()
+    yield live_server.url
+    cache.clear()

@@ -10,7 +10,7 @@ from devboss import procs
 from devboss.testing import DevBoss, start_devboss  # noqa: F401
 # The browser fixtures are registered here, once: a session fixture imported into several modules
 # becomes several fixtures, and two Playwright sync sessions can't run in one thread.
-from tests.browser import browser, page  # noqa: E402,F401
+from tests.browser import browser, page, site  # noqa: E402,F401
 # Likewise the job fixtures: one Celery worker for the whole session.
 from tests.jobs import (  # noqa: E402,F401
     alice, bob, boss_settings, celery_worker, celery_worker_process, idle_shared_worker,

@@ -27,22 +27,32 @@ def boss_config(spec):
     return {"protocol": parts.scheme, "host": parts.netloc + parts.path}
 
 
-def intern_snippet(spec, channel):
-    """A Python snippet with intern's BossRemote.get_cutout that returns the box's array for `channel`."""
+def intern_remote_lines(spec):
+    """The lines that make intern's BossRemote for the spec's BOSS, with the token from BOSS_TOKEN."""
     cfg = boss_config(spec)
+    return ["# BOSS_TOKEN: your BOSS API token (the portal never writes it here)",
+            f"rmt = BossRemote({{'protocol': {cfg['protocol']!r}, 'host': {cfg['host']!r}, "
+            "'token': os.environ['BOSS_TOKEN']})"]
+
+
+def intern_cutout_args(spec):
+    """(get_cutout's arguments after the channel, the array's axes) for the spec's level and box."""
     (x0, x1), (y0, y1), (z0, z1), (t0, t1) = spec.box.x, spec.box.y, spec.box.z, spec.box.t
     time_arg = f", time_range=[{t0}, {t1}]" if spec.time_range else ""
     shape = "(T, Z, Y, X)" if spec.time_range else "(Z, Y, X)"
+    return f"{spec.resolution}, [{x0}, {x1}], [{y0}, {y1}], [{z0}, {z1}]{time_arg}", shape
+
+
+def intern_snippet(spec, channel):
+    """A Python snippet with intern's BossRemote.get_cutout that returns the box's array for `channel`."""
+    args, shape = intern_cutout_args(spec)
     return "\n".join([
         "import os",
         "from intern.remote.boss import BossRemote",
         "",
-        "# BOSS_TOKEN: your BOSS API token (the portal never writes it here)",
-        f"rmt = BossRemote({{'protocol': {cfg['protocol']!r}, 'host': {cfg['host']!r}, "
-        "'token': os.environ['BOSS_TOKEN']})",
+        *intern_remote_lines(spec),
         f"channel = rmt.get_channel({channel!r}, {spec.collection!r}, {spec.experiment!r})",
-        f"data = rmt.get_cutout(channel, {spec.resolution}, [{x0}, {x1}], [{y0}, {y1}], "
-        f"[{z0}, {z1}]{time_arg}, parallel=False)  # numpy array {shape}",
+        f"data = rmt.get_cutout(channel, {args}, parallel=False)  # numpy array {shape}",
     ])
 
 

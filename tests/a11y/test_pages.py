@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from tests.a11y.axe import problems
-from tests.auth.conftest import point_portal_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,15 +36,6 @@ ALICE_PAGES = [
 # README's pictures: (page, file stem); each at 1280 px (<stem>.png) and 375 px (<stem>-375.png).
 SCREENSHOTS = {"/": "home", "/c/demo/cortex/": "experiment", "/c/demo/cortex/cutout/?channels=em": "form",
                "/cutouts/": "jobs"}
-
-
-@pytest.fixture
-def site(live_server, settings, devboss):
-    point_portal_at(settings, f"{devboss.url}/auth/realms/BOSS", devboss.url)
-    settings.BOSS_PUBLIC_URL = devboss.url
-    cache.clear()
-    yield live_server.url
-    cache.clear()
 
 
 def walk(page, base, paths, shots_for=None):

@@ -4,24 +4,14 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
 
 from portal import ngstate
 from portal.boss.client import CoordFrame
-from tests.auth.conftest import log_in, point_portal_at
+from tests.auth.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CORTEX = CoordFrame("cortex_frame", "", 0, 2048, 0, 2048, 100, 228, 4.0, 4.0, 40.0, "nanometers")
-
-
-@pytest.fixture
-def site(live_server, settings, devboss):
-    point_portal_at(settings, f"{devboss.url}/auth/realms/BOSS", devboss.url)
-    settings.BOSS_PUBLIC_URL = devboss.url
-    cache.clear()
-    yield live_server.url
-    cache.clear()
 
 
 def value(page, name):

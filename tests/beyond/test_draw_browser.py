@@ -9,10 +9,9 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
-from tests.auth.conftest import log_in, point_portal_at
+from tests.auth.conftest import log_in
 from tests.cutouts.test_form import message_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,15 +20,6 @@ FORM = "/c/demo/cortex/cutout/"
 BOX = ("x0", "x1", "y0", "y1", "z0", "z1")
 MiB = 1024 * 1024
 CLI = "document.querySelector('#size .alt-cli pre') || {innerText: ''}"  # the over-cap command, in page scripts
-
-
-@pytest.fixture
-def site(live_server, settings, devboss):
-    point_portal_at(settings, f"{devboss.url}/auth/realms/BOSS", devboss.url)
-    settings.BOSS_PUBLIC_URL = devboss.url
-    cache.clear()
-    yield live_server.url
-    cache.clear()
 
 
 def values(page):
