@@ -272,7 +272,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (c) each, alternating (medians)")
     parser.add_argument("--cores", default="split,shared", help="CPU layouts to measure, in order (see above)")
     parser.add_argument("--format", default="ome-tiff", help="the job's format (ome-tiff, ome-zarr, ...)")
-    parser.add_argument("--compression", default="none", help="the job's compression (none, zstd, deflate)")
+    parser.add_argument("--compression", default="none", help="the job's compression (none, lz4, zstd, deflate)")
     args = parser.parse_args()
     if args.child:
         return child_main(args.child[0], json.loads(args.child[1]))

@@ -110,7 +110,7 @@ class JobSerializer(serializers.Serializer):
     z = SpanField("z")
     t = TimeSpanField("t")
     format = serializers.ChoiceField(choices=list(FORMATS.items()))
-    compression = serializers.CharField(help_text="none, zstd or deflate: how the result is compressed")
+    compression = serializers.CharField(help_text="none, lz4, zstd or deflate: how the result is compressed")
     parts = serializers.BooleanField(source="split", help_text="delivered in parts")
     bytes = serializers.IntegerField(source="nbytes", help_text="uncompressed size of the box")
     error = BlankAsNullField(allow_null=True)

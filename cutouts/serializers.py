@@ -241,8 +241,9 @@ class CutoutRequestSerializer(serializers.Serializer):
     z = RangeField()
     t = TimeRangeField(required=False, help_text="time samples [start, stop) (default: the first)")
     format = FormatField(choices=list(FORMATS.items()), required=False, help_text=f"default {DEFAULT_FORMAT}")
-    compression = CompressionField(choices=list(writers.COMPRESSIONS), required=False,
-                                   help_text="none, zstd or deflate (default: zstd for ome-zarr, else none)")
+    compression = CompressionField(choices=list(writers.ALL_COMPRESSIONS), required=False,
+                                   help_text="none, lz4 (ome-zarr only), zstd or deflate (tiff only); default: lz4 "
+                                             "for ome-zarr, else none")
     parts = FlagField(required=False, help_text="deliver a box over the cap in parts")
     name = NameField(required=False, allow_blank=True, max_length=120,
                      help_text="your label for the job, shown on the jobs page (optional)")

@@ -33,7 +33,7 @@ class CutoutSpec:
     resolution: int
     box: Box
     format: str = "ome-tiff"
-    compression: str = "none"  # none, zstd or deflate (writers.Format.compressions: what each format takes)
+    compression: str = "none"  # none, lz4, zstd or deflate (writers.Format.compressions: what each format takes)
     time_range: bool = False
     parts: tuple = ()
     voxel_size: tuple = (1.0, 1.0, 1.0)

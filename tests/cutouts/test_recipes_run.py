@@ -185,7 +185,7 @@ def test_the_portal_api_recipe_carries_every_field_and_a_parts_box_replays(site,
 def test_the_portal_api_recipe_names_a_compression_only_when_the_form_does(site, extra, compression):
     check = site.get(f"{FORM}check.json?channels=em&{BOX}&format=ome-zarr{extra}").json()
     body = json.loads(re.search(r"-d '(\{.*\})' ", shown_code(check["recipes"])["recipe-code-api"]).group(1))
-    assert body.get("compression") == compression  # absent: the same default as the form's submit (zstd for Zarr)
+    assert body.get("compression") == compression  # absent: the same default as the form's submit (lz4 for Zarr)
 
 
 def test_the_recipes_of_a_time_range_run_as_printed(site, devboss, tmp_path, monkeypatch):

@@ -1,0 +1,125 @@
+"""The OME-Zarr writer's own chunk files and streamed ZIP: blocks on BOSS's cuboid grid, in any order and
+from several threads, give the box voxel for voxel at both levels; a run cut short is taken up again."""
+import random
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import zarr
+
+from bossdb.geometry import Box, calibration
+from cutouts.pipeline.plan import plan_blocks
+from cutouts.pipeline.writers.chunks import ChunkGrid
+from cutouts.pipeline.writers.zarr import OmeZarrZip
+from cutouts.pipeline.writers.zipstream import AppendZip
+
+CAL = calibration([4, 4, 40], "nanometers", 0)
+
+
+def volume(box, dtype="uint8", seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, np.iinfo(dtype).max, box.shape_zyx, dtype=dtype)
+
+
+def blocks_of(box, dtype, block_bytes=2 * 512 * 512 * 16):
+    return plan_blocks(box, dtype, block_bytes)
+
+
+def write_all(out, data, box, blocks, threads=3, c=0):
+    def one(b):
+        z0, y0, x0 = b.z[0] - box.z[0], b.y[0] - box.y[0], b.x[0] - box.x[0]
+        bz, by, bx = b.shape_zyx
+        out.write_block(np.ascontiguousarray(data[z0:z0 + bz, y0:y0 + by, x0:x0 + bx]), z0, y0, x0, c=c)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, blocks))
+
+
+def read(path):
+    return zarr.open_group(zarr.storage.ZipStore(path, mode="r"), mode="r", zarr_format=2)
+
+
+@pytest.mark.parametrize("box,hierarchy", [
+    (Box((0, 1024), (0, 1024), (0, 32)), "anisotropic"),  # on the grid: every chunk whole, straight into the ZIP
+    (Box((300, 1400), (77, 700), (5, 40)), "anisotropic"),  # off it on every axis: chunks shared by blocks
+    (Box((512, 1536), (0, 600), (16, 64)), "isotropic"),  # level 1 halves z: its chunks take two blocks
+])
+@pytest.mark.parametrize("compression", ["lz4", "none"])
+def test_blocks_in_any_order_from_threads_give_the_box_at_both_levels(tmp_path, box, hierarchy, compression):
+    data = volume(box)
+    blocks = blocks_of(box, "uint8")
+    random.Random(3).shuffle(blocks)
+    path = tmp_path / "v.ome.zarr.zip"
+    with OmeZarrZip(path, box.shape_zyx, [("em", "uint8", "image")], CAL, hierarchy=hierarchy,
+                    compression=compression) as out:
+        write_all(out, data, box, blocks)
+    root = read(path)
+    np.testing.assert_array_equal(root["0"][:], data)
+    fz = 2 if hierarchy == "isotropic" else 1
+    np.testing.assert_array_equal(root["1"][:], data[::fz, ::2, ::2])
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+    assert len(names) == len(set(names))  # every member once
+    assert not list(tmp_path.glob("*.d")) and not list(tmp_path.glob("*.part"))
+
+
+def test_a_run_cut_short_mid_member_is_taken_up_and_finished(tmp_path):
+    box = Box((300, 1400), (77, 700), (5, 40))
+    data, seg = volume(box), volume(box, "uint64", seed=1)
+    blocks = blocks_of(box, "uint8")
+    channels = [("em", "uint8", "image"), ("seg", "uint64", "annotation")]
+    path = tmp_path / "v.ome.zarr.zip"
+    options = dict(zyx=box.shape_zyx, channels=channels, calibration=CAL, resume=True)
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash):
+        with OmeZarrZip(path, **options) as out:
+            write_all(out, data, box, blocks[:len(blocks) // 2], c=0)
+            raise Crash()
+    part = tmp_path / "v.ome.zarr.zip.part"
+    with open(part, "ab") as f:  # the crash came in the middle of a member: a header and some of its bytes
+        f.write(zipfile.stringFileHeader + b"\0" * 40)
+    with OmeZarrZip(path, **options) as out:
+        assert out.resumed and out.zip.recovered > 0
+        write_all(out, data, box, blocks[len(blocks) // 4:], c=0)  # some blocks again, as after a real crash
+        write_all(out, seg, box, blocks_of(box, "uint64"), c=1)
+    root = read(path)
+    np.testing.assert_array_equal(root["0"][:], data)
+    np.testing.assert_array_equal(root["1"][:], data[:, ::2, ::2])
+    np.testing.assert_array_equal(root["labels/seg/0"][:], seg)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+    assert len(names) == len(set(names))
+
+
+def test_a_torn_zip_keeps_exactly_its_whole_members(tmp_path):
+    part = tmp_path / "a.zip"
+    z = AppendZip(part)
+    for i in range(5):
+        z.add(f"m/{i}", bytes([i]) * (1000 + i))
+    z.abandon()
+    size = part.stat().st_size
+    with open(part, "r+b") as f:
+        f.truncate(size - 10)  # the last member lost its tail
+    z = AppendZip(part, resume=True)
+    assert z.names() == {"m/0", "m/1", "m/2", "m/3"}
+    z.add("m/3", b"again")  # written again: the later copy is the one in the directory
+    z.add("m/4", b"four")
+    z.close()
+    with zipfile.ZipFile(part) as zf:
+        assert sorted(zf.namelist()) == ["m/0", "m/1", "m/2", "m/3", "m/4"]
+        assert zf.read("m/3") == b"again" and zf.read("m/1") == b"\1" * 1001
+
+
+def test_an_edge_chunk_is_stored_full_size_padded_with_the_fill_value(tmp_path):
+    import numcodecs
+
+    grid = ChunkGrid(tmp_path, (5, 7), (4, 4), "uint16", numcodecs.Blosc("lz4", 5))
+    grid.write((4, 4), np.full((1, 3), 9, np.uint16))  # the corner chunk, whole within the array
+    raw = numcodecs.Blosc("lz4", 5).decode((tmp_path / "1" / "1").read_bytes())
+    chunk = np.frombuffer(raw, np.uint16).reshape(4, 4)
+    assert chunk[0, :3].tolist() == [9, 9, 9] and chunk.sum() == 27
