@@ -7,7 +7,9 @@ One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0), th
   (b) plain script: intern's get_cutout of the whole box with parallel=False + tifffile.imwrite (intern
       1.4.2 splits it into 512x512x192 requests made one after another; should it start a
       multiprocessing pool, RUSAGE_CHILDREN reports its largest worker);
-  (c) the portal job: validate + submit to a real prefork Celery worker, timed from submit to done.
+  (c) the portal job: validate + submit to a real prefork Celery worker, timed from submit to done;
+  (d) disk limit: the box's bytes written into a new file beside the job's results and fsynced, nothing
+      else: a job whose result is as large as the box can't be faster than this on this machine.
 
 Each of (a) and (b) runs in a subprocess of its own, so its peak RSS is its own; (c) reports the peak
 (VmHWM) of the worker's child process, the one that runs the job. The bench starts its own devboss,
@@ -71,6 +73,25 @@ def child_script(boss_url, token, box, out):
     return {"seconds": time.perf_counter() - start, "bytes": int(data.nbytes), "file": os.path.getsize(out)}
 
 
+def child_disk(folder, nbytes, chunk=32 * 2**20):
+    """The disk limit: the box's bytes written in 32 MiB writes into a new file where the job writes its
+    result, then fsynced (a job's file is on disk before it is served). No fetching, no encoding."""
+    path = os.path.join(folder, "disk-limit.bin")
+    buf = os.urandom(chunk)
+    start = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        left = nbytes
+        while left > 0:
+            left -= os.write(fd, buf[:min(chunk, left)])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    seconds = time.perf_counter() - start
+    os.unlink(path)
+    return {"seconds": seconds, "bytes": nbytes, "blocks": 0}
+
+
 def run_child(kind, args):
     """Run (a) or (b) in a subprocess; return its result with its own peak RSS and its children's."""
     proc = subprocess.run([sys.executable, "-m", "bench.cutout_bench", "--child", kind, json.dumps(args)],
@@ -84,7 +105,7 @@ def child_main(kind, args):
     cpus = args.pop("cpus", None)
     if cpus:
         os.sched_setaffinity(0, cpus)
-    result = child_fetch(**args) if kind == "fetch" else child_script(**args)
+    result = {"fetch": child_fetch, "script": child_script, "disk": child_disk}[kind](**args)
     # ru_maxrss is in KiB on Linux. RUSAGE_CHILDREN: the largest of intern's pool workers (waited for).
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["cpu"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -166,6 +187,20 @@ def vm_hwm(pid):
     return 0
 
 
+def rss_parts(pid):
+    """{"RssAnon", "RssFile", "RssShmem", "VmRSS"} in bytes: what the resident memory is made of."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key = line.split(":")[0]
+                if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                    out[key] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return out
+
+
 class PeakWatcher:
     """Samples the peak RSS (VmHWM) of every child of the worker while a job runs: the child that runs
     the job may be replaced by the pool, so it is watched rather than read once at the end."""
@@ -174,6 +209,7 @@ class PeakWatcher:
         import threading
 
         self.worker, self.peaks, self.stop = worker, {}, threading.Event()
+        self.largest = {}  # rss_parts() of the sample with the largest VmRSS
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
@@ -186,6 +222,9 @@ class PeakWatcher:
                 pids = []
             for pid in pids:
                 self.peaks[pid] = max(self.peaks.get(pid, 0), vm_hwm(pid))
+                parts = rss_parts(pid)
+                if parts.get("VmRSS", 0) > self.largest.get("VmRSS", 0):
+                    self.largest = parts
             self.stop.wait(0.1)
 
     def __enter__(self):
@@ -239,7 +278,7 @@ def median(runs):
     return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2] if runs else None
 
 
-def report(a, b, c, c_rss, label=""):
+def report(a, b, c, c_rss, label="", d=None, parts=None):
     if label:
         print(f"\n== {label}")
 
@@ -254,6 +293,11 @@ def report(a, b, c, c_rss, label=""):
         print(f"{'':44}   (script process {b['rss_self'] / MB:.0f} MB, largest intern pool worker "
               f"{b['rss_children'] / MB:.0f} MB)")
     row(f"(c) portal job, submit to done ({c['blocks']} blocks)", c, c_rss)
+    if parts:
+        print(f"{'':44}   (at its largest: {parts.get('RssAnon', 0) / MB:.0f} MB anonymous, "
+              f"{parts.get('RssFile', 0) / MB:.0f} MB file pages, {parts.get('RssShmem', 0) / MB:.0f} MB shared)")
+    if d:
+        row("(d) disk limit (write + fsync, no fetch)", d, 0)
     if c.get("file"):
         print(f"{'':44}   (its file: {c['file'] / MB:.1f} MB, {c['file'] / c['bytes']:.3f} of the box's bytes)")
     rate = {k: r["bytes"] / r["seconds"] for k, r in (("a", a), ("b", b), ("c", c))}
@@ -261,6 +305,12 @@ def report(a, b, c, c_rss, label=""):
           f"{os.cpu_count()} CPUs, shared with whatever else runs")
     print(f"c/a = {rate['c'] / rate['a']:.2f}   c/b = {rate['c'] / rate['b']:.2f}   "
           f"(target c/a >= 0.85, worker peak <= 256 MB)")
+    if d:
+        # What the machine lets any job reach: the slower of the fetch and, for a file as large as the box, the disk.
+        file_bytes = c.get("file") or c["bytes"]
+        d_rate = d["bytes"] / d["seconds"] * c["bytes"] / max(file_bytes, 1)
+        print(f"d = {d['bytes'] / MB / d['seconds']:.0f} MB/s; c / min(a, d scaled to the file's size) = "
+              f"{rate['c'] / min(rate['a'], d_rate):.2f}")
 
 
 def main():
@@ -268,7 +318,7 @@ def main():
     parser.add_argument("--child", nargs=2, metavar=("KIND", "ARGS"), help=argparse.SUPPRESS)
     parser.add_argument("--z", type=int, default=64, help="depth of the box (64: ~1.07 GB)")
     parser.add_argument("--profile", metavar="FILE", help="py-spy record the worker during (c) into FILE (raw)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip (a, b, c)")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip (a, b, c, d)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (c) each, alternating (medians)")
     parser.add_argument("--cores", default="split,shared", help="CPU layouts to measure, in order (see above)")
     parser.add_argument("--format", default="ome-tiff", help="the job's format (ome-tiff, ome-zarr, ...)")
@@ -365,6 +415,7 @@ def main():
                             print((tmp / "worker.log").read_text()[-3000:])
                             raise
                     r["rss"] = watcher.peak
+                    r["rss_parts"] = watcher.largest
                     r["server_cpu"] = cpu_seconds(devboss.proc) - before
                     r["cpu"] = cpu_seconds(worker) - worker_before
                     if spy:
@@ -375,17 +426,24 @@ def main():
 
                 # (b) once (it is far behind); (a) and (c) alternately, `--repeat` times, medians reported.
                 b = measure_b() if "b" not in skip else empty
-                runs_a, runs_c = [], []
+                runs_a, runs_c, runs_d = [], [], []
                 for _ in range(args.repeat):
                     if "a" not in skip:
                         runs_a.append(measure_a())
                     if "c" not in skip:
                         runs_c.append(measure_c())
+                    if "d" not in skip:
+                        (tmp / "results").mkdir(exist_ok=True)
+                        runs_d.append(run_child("disk", {"folder": str(tmp / "results"), "nbytes": nbytes,
+                                                         "cpus": client_cpus}))
+                        print(f"(d) done in {runs_d[-1]['seconds']:.2f} s", flush=True)
                 a, c = median(runs_a) or empty, median(runs_c) or empty
                 spread = {k: [round(r["seconds"], 2) for r in runs] for k, runs in (("a", runs_a), ("c", runs_c))}
-                report(a, b, c, max((r["rss"] for r in runs_c), default=0),
-                       f"{layout}, {args.format}, compression {args.compression}: devboss on CPU {server_cpus}, client on CPU {client_cpus}; "
-                       f"medians of {args.repeat} (seconds: a {spread['a']}, c {spread['c']})")
+                worst = max(runs_c, key=lambda r: r["rss"], default={})
+                report(a, b, c, worst.get("rss", 0), d=median(runs_d), parts=worst.get("rss_parts"),
+                       label=f"{layout}, {args.format}, compression {args.compression}: devboss on CPU "
+                             f"{server_cpus}, client on CPU {client_cpus}; medians of {args.repeat} (seconds: "
+                             f"a {spread['a']}, c {spread['c']}, d {[round(r['seconds'], 2) for r in runs_d]})")
         finally:
             procs.stop(worker)
             procs.stop(redis)

@@ -24,3 +24,16 @@ def die_with_the_worker(**_):
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+@worker_process_init.connect
+def two_malloc_arenas(**_):
+    """At most 2 malloc arenas in a pool child (glibc's M_ARENA_MAX; its default is 8 per CPU): a job's
+    fetch threads then share arenas instead of each keeping its own high-water mark of freed HTTP bodies.
+    The bench's worker peak goes from 260 to ~240 MB (bench.cutout_bench), at no cost in speed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-8, 2)  # -8: M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
