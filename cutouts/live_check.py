@@ -14,11 +14,13 @@ from django.views.decorators.http import require_safe
 
 from bossdb.errors import BossError
 from bossdb.geometry import DTYPE_BYTES
-from cutouts import form_recipes, preview
+from cutouts import estimate, form_recipes, preview
 from cutouts.models import FORMATS
+from cutouts.pipeline import writers
 from cutouts.pipeline.recipes import command_line
 from cutouts.validation import AXES, CutoutRequestSerializer, field_errors, finest_fitting, sizes_by_level
 from portal.boss import client
+from portal.boss.session import session_for
 from portal.errors import _status_and_title
 
 
@@ -49,6 +51,31 @@ def size_context(detail, data):
                                  names, r, box["x"], box["y"], box["z"], t=t_range)]
     return {"rows": rows, "current": current, "best": finest_fitting(rows), "commands": commands,
             "parts_fit": current.nbytes <= settings.CUTOUT_MAX_PARTS_BYTES, "parts": bool(data.get("parts"))}
+
+
+def compressed_estimate(request, detail, data, errors):
+    """The expected size of the result with the chosen (or the format's default) compression, from a sample
+    of each channel (cutouts/estimate.py), or None: no compression, a box not valid yet, BOSS failed."""
+    from cutouts.serializers import DEFAULT_FORMAT
+
+    fmt = data.get("format") or DEFAULT_FORMAT
+    if fmt not in writers.FORMATS or set(errors or ()) & (BOX_FIELDS | {"format", "compression"}):
+        return None
+    compression = data.get("compression") or writers.FORMATS[fmt].default_compression
+    if compression not in writers.FORMATS[fmt].compressions:
+        return None
+    by_name = {c.name: c for c in detail.channels}
+    names = [n for n in dict.fromkeys(data.get("channels") or ()) if isinstance(n, str) and n in by_name]
+    try:
+        box = {a: (int(data[a][0]), int(data[a][1])) for a in AXES}
+        resolution = int(data["resolution"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    t_range = _time_range(data)
+    found = estimate.estimate(session_for(request.user), request.user, detail.experiment.collection,
+                              detail.experiment.name, [(n, by_name[n].datatype) for n in names], resolution, box,
+                              t_range[1] - t_range[0] if t_range else 1, fmt, compression)
+    return found and {**found, "compression": compression}
 
 
 def _time_range(data):
@@ -113,6 +140,7 @@ def form_context(request, detail, data, errors):
         "formats": FORMATS,
         "level_choices": choices,
         "size": size_context(detail, data) if detail.levels else None,
+        "compressed": compressed_estimate(request, detail, data, errors) if detail.levels else None,
         "physical": physical(detail, data) if detail.levels else {},
         "levels_json": script_data(detail, chosen),
         # A recipe for a box BOSS refuses (outside the frame, no such level or channel) couldn't run as printed.

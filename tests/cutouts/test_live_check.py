@@ -104,3 +104,32 @@ def test_a_channel_alice_cannot_read_is_named_as_the_submit_names_it(logged_in):
     form = {**VALID, "channels": ["nope"]}
     live = check(logged_in, form)["errors"]["channels"]
     assert live == message_for(logged_in.post(FORM, form).content.decode(), "channels")
+
+
+def _compressed(size_html):
+    m = re.search(r'id="size-compressed" data-ratio="([\d.e-]+)">With (\w+): about <strong data-size="compressed">'
+                  r'([^<]+)</strong>', unescape(size_html))
+    return m and (m.group(2), m.group(3), float(m.group(1)))
+
+
+@pytest.mark.parametrize("fmt,compression,shown", [
+    ("ome-tiff", "zstd", "zstd"), ("ome-tiff", "deflate", "deflate"), ("ome-zarr", "", "lz4"),
+    ("ome-zarr", "zstd", "zstd"),
+])
+def test_the_expected_compressed_size_comes_from_a_sample_and_is_near_the_whole_box_s(logged_in, fmt, compression,
+                                                                                     shown):
+    from cutouts.estimate import compressed_bytes
+    from devboss.api import procedural
+
+    live = check(logged_in, {**VALID, "format": fmt, "compression": compression})
+    assert not live["errors"]
+    name, _, ratio = _compressed(live["size"])
+    assert name == shown
+    whole = procedural.cutout("demo/cortex/em", "uint8", "image", 0, (100, 700), (0, 600), (100, 120))[0]
+    real = compressed_bytes(whole, fmt, shown) / whole.nbytes
+    assert 0 < ratio < 1 and real / 2 < ratio < real * 2, (ratio, real)  # the demo data compress to ~0.05: headers weigh
+
+
+def test_no_compression_shows_no_estimate_and_a_bad_box_none_either(logged_in):
+    assert _compressed(check(logged_in, {**VALID, "compression": "none"})["size"]) is None
+    assert 'id="size-compressed"' not in check(logged_in, {**VALID, "format": "ome-zarr", "x1": "99999"})["size"]
