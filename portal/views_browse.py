@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 
 from portal import api_browse as data
 from portal.errors import boss_errors
+from portal.pagecache import anonymous_cache
 
 
 def _json(request):
@@ -16,6 +17,7 @@ def _json(request):
 
 
 @require_safe
+@anonymous_cache(vary=lambda request: request.session.get(data.RECENT_KEY, []))
 @boss_errors
 def collections(request):
     page = data.collections_page(request)
@@ -25,6 +27,7 @@ def collections(request):
 
 
 @require_safe
+@anonymous_cache(before=lambda request, collection: data.remember_collection(request, collection))
 @boss_errors
 def collection(request, collection):
     coll, rows = data.collection_page(request, collection)
@@ -35,6 +38,7 @@ def collection(request, collection):
 
 
 @require_safe
+@anonymous_cache
 @boss_errors
 def experiment(request, collection, experiment):
     detail, rows, all_url = data.experiment_page(request, collection, experiment)
