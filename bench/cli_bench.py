@@ -4,7 +4,9 @@ Starts a devboss of its own (a seeded temporary database, gunicorn on a free por
 box of demo/large/em, each in a subprocess of its own, in the same run (alternating, `--repeat` times):
 - the fetch limit: the command line's own blocks, reader and fetch loop with its 4 workers, nothing written;
 - `boss-cutout ... --format tiff-stack` (python -m cutouts.cli, default 4 workers, 16 MB blocks);
-- the obvious script: intern's `get_cutout` (its default parallel mode) and `tifffile.imwrite` of the array.
+- the obvious script: intern's `get_cutout` (its default parallel mode) and `tifffile.imwrite` of the array;
+- the disk limit: the box's bytes written into a new file where boss-cutout writes, then fsynced (the
+  command line fsyncs each block before its manifest records it), nothing fetched.
 Reports wall time, throughput (MB/s of uncompressed voxels, 1 MB = 10^6 bytes) and each child's peak RSS
 (`os.wait4`'s rusage, which includes the child's own waited-for children such as intern's Pool workers).
 """
@@ -59,6 +61,10 @@ def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), 
                                 "box": {"x": (0, x1), "y": (0, y1), "z": (0, z1)},
                                 "block_bytes": DEFAULT_BLOCK_MB * 1024 * 1024, "concurrency": 4})
         runs["fetch limit (4 in flight, nothing written)"].append((r["seconds"], r["rss_self"] / 2**20))
+        os.makedirs(out, exist_ok=True)
+        r = run_child("disk", {"folder": out, "nbytes": nbytes})
+        runs.setdefault("disk limit (write + fsync, nothing fetched)", []).append((r["seconds"], r["rss_self"] / 2**20))
+        shutil.rmtree(out)
         for fmt in formats:
             cli = [sys.executable, "-m", "cutouts.cli", "bossdb://demo/large/em", "-x", f"0:{x1}", "-y", f"0:{y1}",
                    "-z", f"0:{z1}", "--out", out, "--boss-url", server.url, "--quiet", "--format", fmt,
@@ -77,8 +83,14 @@ def print_table(nbytes, box, rows):
     print(f"box: demo/large/em x 0:{box[0]} y 0:{box[1]} z 0:{box[2]}, uint8, {nbytes / MB:.0f} MB")
     print(f"{'client':44} {'seconds':>8} {'MB/s':>8} {'/ limit':>8} {'peak RSS MB':>12}")
     limit = rows[0][1]
+    disk = next((s for name, s, _ in rows if name.startswith("disk")), None)
     for name, seconds, rss in rows:
         print(f"{name:44} {seconds:8.1f} {nbytes / MB / seconds:8.1f} {limit / seconds:8.2f} {rss:12.0f}")
+    if disk:
+        # What any writer of these bytes can reach here: the slower of the fetch and the disk.
+        for name, seconds, _ in rows:
+            if name.startswith("boss-cutout"):
+                print(f"{name}: {max(limit, disk) / seconds:.2f} of min(fetch limit, disk limit)")
 
 
 def main():

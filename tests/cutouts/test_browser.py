@@ -99,3 +99,23 @@ def test_alice_cuts_out_a_box_and_downloads_it(site, page, devboss):  # noqa: F8
         assert tif.is_ome and 'PhysicalSizeX="8.0"' in tif.ome_metadata
     want = procedural.cutout("demo/cortex/em", "uint8", "image", 1, (0, 1024), (0, 1024), (100, 108))[0]
     np.testing.assert_array_equal(got, want)
+
+
+def test_choosing_a_compression_shows_the_expected_size_before_submit(site, page, devboss):  # noqa: F811
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.set_default_timeout(30000)
+    log_in(page, site, "alice", devboss.password("alice"))
+    page.goto(site + "/c/demo/cortex/cutout/?channels=em&resolution=0&x0=0&x1=1024&y0=0&y1=1024&z0=100&z1=116")
+    assert page.locator("#size-compressed").count() == 0  # OME-TIFF, uncompressed by default
+    page.select_option("#id_compression", "zstd")
+    estimate = page.locator("#size-compressed")
+    estimate.wait_for()
+    text = estimate.inner_text()
+    assert text.startswith("With zstd: about ") and "of it" in text, text
+    assert 0 < float(estimate.get_attribute("data-ratio")) < 1
+    assert page.inner_text('[data-size="bytes"]') == "16.8 MB"  # the uncompressed size stays, and the cap's
+    page.check('input[name="format"][value="ome-zarr"]')
+    page.select_option("#id_compression", "")
+    page.locator("#size-compressed", has_text="With lz4").wait_for()
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+        page.locator("#size").screenshot(path=str(DOCS / "form-compressed.png"))
