@@ -19,7 +19,6 @@ from bossdb.errors import BossError
 from bossdb.geometry import CUBOID, DTYPE_BYTES
 
 CACHE_SECONDS = 600
-ZARR_CHUNK = (16, 256, 256)
 
 
 SAMPLE_AT = (1 / 6, 1 / 2, 5 / 6)  # along the box's diagonal
@@ -55,13 +54,10 @@ def sample_box(box, itemsize, at=0.5):
 def compressed_bytes(data, fmt, compression):
     """The bytes `data` (Z, Y, X) takes compressed as format `fmt` compresses it."""
     if fmt == "ome-zarr":
-        from numcodecs import Blosc
+        from cutouts.pipeline.writers.zarr import CHUNK_ZYX, blosc_codec
 
-        from cutouts.pipeline.writers.zarr import BLOSC
-
-        shuffle = Blosc.SHUFFLE if data.dtype.itemsize > 1 else Blosc.NOSHUFFLE
-        codec = Blosc(cname=compression, clevel=BLOSC[compression], shuffle=shuffle)
-        cz, cy, cx = ZARR_CHUNK
+        codec = blosc_codec(compression, data.dtype)
+        cz, cy, cx = CHUNK_ZYX
         return sum(len(codec.encode(np.ascontiguousarray(data[z:z + cz, y:y + cy, x:x + cx])))
                    for z in range(0, data.shape[0], cz) for y in range(0, data.shape[1], cy)
                    for x in range(0, data.shape[2], cx))

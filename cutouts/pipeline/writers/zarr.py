@@ -13,9 +13,10 @@ Zarr format 2 (NGFF 0.4 predates zarr 3), "/" chunk keys, in a local folder: zar
 writes the metadata; the chunk files are written straight from each block as it arrives, level 0 and level
 1 together (cutouts/pipeline/writers/chunks.py: a chunk a block covers whole is encoded at once, one that two
 blocks share is merged under a lock). Blocks follow BOSS's cuboid grid, the arrays' chunks the box's
-origin; a box that starts on the grid has no shared chunk. The folder is then zipped (ZIP_STORED: chunks
-are already compressed, and zarr's ZipStore and napari read stored members directly) under a temporary
-name and renamed.
+origin; a box that starts on the grid has no shared chunk. Whole chunks are appended to the result's ZIP
+as they are encoded (cutouts/pipeline/writers/zipstream.py; ZIP_STORED: chunks are already compressed, and
+zarr's ZipStore and napari read stored members directly); at the end the folder (metadata, shared chunks)
+joins them, and the ZIP, written under a temporary name, is renamed.
 
 The metadata are the attributes ome-zarr's writer would write (built by cutouts/pipeline/writers/ngff.py, which checks axes,
 units and transformations against the NGFF 0.4 rules), set with zarr: the worker needs no ome-zarr.
@@ -38,6 +39,19 @@ CHUNK_ZYX = (16, 256, 256)  # BOSS cuboids are 512×512×16; smaller chunks keep
 # pace with BOSS (~1.9 GB/s a thread); zstd level 3 makes smaller files (noisy EM: 0.84 of raw where lz4
 # gives 1.0) at ~355 MB/s a thread, slower than the fetch on two cores.
 BLOSC = {"lz4": 5, "zstd": 3}
+
+
+def blosc_codec(compression, dtype):
+    """The Blosc codec of `compression` (BLOSC) for voxels of `dtype`; None for "none"."""
+    if compression in (None, "", "none"):
+        return None
+    from numcodecs import Blosc
+
+    if compression not in BLOSC:
+        raise WriterError(f"unknown compression {compression!r} for OME-Zarr; choose none, " + " or ".join(BLOSC))
+    # Byte shuffle groups the bytes of multi-byte voxels; one-byte voxels have nothing to group.
+    shuffle = Blosc.SHUFFLE if np.dtype(dtype).itemsize > 1 else Blosc.NOSHUFFLE
+    return Blosc(cname=compression, clevel=BLOSC[compression], shuffle=shuffle)
 
 
 def split_channels(channels):
@@ -125,17 +139,7 @@ class OmeZarrZip:
         return out
 
     def _compressors(self, dtype):
-        """The Blosc codec of the compression (BLOSC); none for "none"."""
-        if self.compression in (None, "", "none"):
-            return None
-        from numcodecs import Blosc
-
-        if self.compression not in BLOSC:
-            raise WriterError(f"unknown compression {self.compression!r} for OME-Zarr; choose none, "
-                              + " or ".join(BLOSC))
-        # Byte shuffle groups the bytes of multi-byte voxels; one-byte voxels have nothing to group.
-        shuffle = Blosc.SHUFFLE if np.dtype(dtype).itemsize > 1 else Blosc.NOSHUFFLE
-        return Blosc(cname=self.compression, clevel=BLOSC[self.compression], shuffle=shuffle)
+        return blosc_codec(self.compression, dtype)
 
     def _create_multiscale(self, group, members, name):
         dtype = np.dtype(members[0][1])
