@@ -11,8 +11,9 @@ rendered and stored otherwise. What is never stored or served from it:
 - a request carrying messages for its visitor (they must be shown to that visitor, once).
 
 The key is the scheme, host and full path (pages hold absolute URLs), and what `vary(request)` gives (the
-collections page marks the visitor's recent ones), hashed. `before(request, *args)` runs on every request,
-cached or not (the collection page remembers the visitor's recent collections).
+collections page marks the visitor's recent ones), hashed. `before(request, *args)` runs when the answer
+comes from the cache, in place of what the view does besides rendering (the collection page remembers the
+visitor's recent collections).
 """
 import functools
 import hashlib
@@ -45,11 +46,11 @@ def anonymous_cache(view=None, *, before=None, vary=None):
             seconds = settings.BOSS_CACHE_SECONDS
             if seconds <= 0 or not _cacheable_request(request):
                 return fn(request, *args, **kwargs)
-            if before is not None:
-                before(request, *args, **kwargs)
             key = _key(request, vary)
             hit = cache.get(key)
             if hit is not None:
+                if before is not None:
+                    before(request, *args, **kwargs)
                 content, headers = hit
                 response = HttpResponse(content, status=200)
                 for name, value in headers:
