@@ -27,16 +27,23 @@ from portal.errors import _status_and_title
 BOX_FIELDS = {"collection", "experiment", "channels", "resolution", "x", "y", "z", "t"}
 
 
+def _level_and_box(data):
+    """(resolution, {axis: (lo, hi)}) of the form's fields, or None while they aren't whole numbers."""
+    try:
+        return int(data["resolution"]), {a: (int(data[a][0]), int(data[a][1])) for a in AXES}
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
 def size_context(detail, data):
     """The 'size before submit' table for the box in `data`, with what to do over the cap (a coarser level,
     parts, boss-cutout), or None while the box isn't valid yet."""
-    try:
-        r = int(data["resolution"])
-        box = {a: (int(data[a][0]), int(data[a][1])) for a in AXES}
-        names = [n for n in data.get("channels", []) if isinstance(n, str)]
-        if any(lo >= hi for lo, hi in box.values()) or r not in detail.usable(names or None):
-            return None
-    except (KeyError, TypeError, ValueError, IndexError):
+    parsed = _level_and_box(data)
+    if parsed is None:
+        return None
+    r, box = parsed
+    names = [n for n in data.get("channels") or () if isinstance(n, str)]
+    if any(lo >= hi for lo, hi in box.values()) or r not in detail.usable(names or None):
         return None
     by_name = {c.name: c for c in detail.channels}
     names = [n for n in dict.fromkeys(names) if n in by_name]
@@ -66,11 +73,10 @@ def compressed_estimate(request, detail, data, errors):
         return None
     by_name = {c.name: c for c in detail.channels}
     names = [n for n in dict.fromkeys(data.get("channels") or ()) if isinstance(n, str) and n in by_name]
-    try:
-        box = {a: (int(data[a][0]), int(data[a][1])) for a in AXES}
-        resolution = int(data["resolution"])
-    except (KeyError, TypeError, ValueError, IndexError):
+    parsed = _level_and_box(data)
+    if parsed is None:
         return None
+    resolution, box = parsed
     t_range = _time_range(data)
     found = estimate.estimate(session_for(request.user), request.user, detail.experiment.collection,
                               detail.experiment.name, [(n, by_name[n].datatype) for n in names], resolution, box,
