@@ -50,7 +50,7 @@ def measure(argv, env):
 def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), compression="none"):
     """(a) the fetch limit (the command line's blocks and workers, nothing written) and boss-cutout in each
     format, alternating, `repeat` times; intern's script once (it is far behind). Medians."""
-    from bench.cutout_bench import run_child
+    from bench.children import run_child
     from cutouts.cli.args import DEFAULT_BLOCK_MB
 
     nbytes = x1 * y1 * z1

@@ -11,9 +11,9 @@ One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0), th
   (d) disk limit: the box's bytes written into a new file beside the job's results and fsynced, nothing
       else: a job whose result is as large as the box can't be faster than this on this machine.
 
-Each of (a) and (b) runs in a subprocess of its own, so its peak RSS is its own; (c) reports the peak
-(VmHWM) of the worker's child process, the one that runs the job. The bench starts its own devboss,
-Redis, temporary SQLite database and worker, and removes them at the end.
+Each of (a), (b) and (d) runs in a subprocess of its own (bench/children.py), so its peak RSS is its
+own; (c) reports the peak (VmHWM) of the worker's child process, the one that runs the job. The bench
+starts its own devboss, Redis, temporary SQLite database and worker, and removes them at the end.
 
 CPUs (`--cores`, both by default, one after the other in the same run):
   split   devboss on the last CPU, the client ((a)'s and (b)'s process, the worker) on the others: BOSS
@@ -22,96 +22,16 @@ CPUs (`--cores`, both by default, one after the other in the same run):
           the client that only throws the data away.
 """
 import argparse
-import json
 import os
-import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.children import CHANNEL, run_child
+
 MB = 1e6
 BOX = {"x": (0, 4096), "y": (0, 4096), "z": (0, 64)}
-CHANNEL = ("demo", "large", "em", "uint8")
-
-
-# ---- (a) and (b): run in subprocesses (`python -m bench.cutout_bench --child fetch|script ...`) ----
-
-def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer"):
-    """The fetch limit: the job's blocks read by the job's own reader (bossdb, decoding into pooled buffers)
-    and fetch loop, with the job's concurrency, nothing written. (Before 2026-12-02 this was requests +
-    blosc.decompress, which the job's reader now beats: the limit stays the best read there is.)"""
-    from bossdb import Credential, Session
-    from cutouts.pipeline.fetch import BlockReader, Task, fetch_all
-    from cutouts.pipeline.plan import Box, plan_blocks
-    from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
-
-    coll, exp, ch, dtype = CHANNEL
-    whole = Box(tuple(box["x"]), tuple(box["y"]), tuple(box["z"]))
-    blocks = plan_blocks(whole, dtype, block_bytes)
-    spec = CutoutSpec(boss_url, coll, exp, (ChannelSpec(ch, dtype),), 0, whole)
-    read = BlockReader(Session(boss_url, Credential(scheme, token)), spec)
-    start = time.perf_counter()
-    fetch_all([Task(0, spec.channels[0], b) for b in blocks], read, lambda task, data: None, concurrency=concurrency)
-    return {"seconds": time.perf_counter() - start, "bytes": whole.nbytes(dtype), "blocks": len(blocks)}
-
-
-def child_script(boss_url, token, box, out):
-    """What a user would write: intern get_cutout of the whole box, then one tifffile.imwrite."""
-    import tifffile
-    from intern.remote.boss import BossRemote
-    from intern.resource.boss.resource import ChannelResource
-
-    coll, exp, ch, dtype = CHANNEL
-    host = boss_url.split("://", 1)[1]
-    rmt = BossRemote({"protocol": "http", "host": host, "token": token})
-    start = time.perf_counter()
-    data = rmt.get_cutout(ChannelResource(ch, coll, exp, datatype=dtype), 0, list(box["x"]), list(box["y"]),
-                          list(box["z"]), parallel=False)
-    tifffile.imwrite(out, data, photometric="minisblack")
-    return {"seconds": time.perf_counter() - start, "bytes": int(data.nbytes), "file": os.path.getsize(out)}
-
-
-def child_disk(folder, nbytes, chunk=32 * 2**20):
-    """The disk limit: the box's bytes written in 32 MiB writes into a new file where the job writes its
-    result, then fsynced (a job's file is on disk before it is served). No fetching, no encoding."""
-    path = os.path.join(folder, "disk-limit.bin")
-    buf = os.urandom(chunk)
-    start = time.perf_counter()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        left = nbytes
-        while left > 0:
-            left -= os.write(fd, buf[:min(chunk, left)])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    seconds = time.perf_counter() - start
-    os.unlink(path)
-    return {"seconds": seconds, "bytes": nbytes, "blocks": 0}
-
-
-def run_child(kind, args):
-    """Run (a) or (b) in a subprocess; return its result with its own peak RSS and its children's."""
-    proc = subprocess.run([sys.executable, "-m", "bench.cutout_bench", "--child", kind, json.dumps(args)],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{kind} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def child_main(kind, args):
-    cpus = args.pop("cpus", None)
-    if cpus:
-        os.sched_setaffinity(0, cpus)
-    result = {"fetch": child_fetch, "script": child_script, "disk": child_disk}[kind](**args)
-    # ru_maxrss is in KiB on Linux. RUSAGE_CHILDREN: the largest of intern's pool workers (waited for).
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    result["cpu"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-    result["rss_self"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    result["rss_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    print(json.dumps(result))
 
 
 # ---- (c): the portal job, in this process's Django against a worker of our own ----
@@ -315,7 +235,6 @@ def report(a, b, c, c_rss, label="", d=None, parts=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", nargs=2, metavar=("KIND", "ARGS"), help=argparse.SUPPRESS)
     parser.add_argument("--z", type=int, default=64, help="depth of the box (64: ~1.07 GB)")
     parser.add_argument("--profile", metavar="FILE", help="py-spy record the worker during (c) into FILE (raw)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip (a, b, c, d)")
@@ -324,8 +243,6 @@ def main():
     parser.add_argument("--format", default="ome-tiff", help="the job's format (ome-tiff, ome-zarr, ...)")
     parser.add_argument("--compression", default="none", help="the job's compression (none, lz4, zstd, deflate)")
     args = parser.parse_args()
-    if args.child:
-        return child_main(args.child[0], json.loads(args.child[1]))
 
     from devboss import procs
     from devboss.testing import start_devboss
