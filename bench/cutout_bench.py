@@ -169,24 +169,35 @@ def run_job(alice, box, fmt="ome-tiff", compression="none"):
                "x": list(box["x"]), "y": list(box["y"]), "z": list(box["z"]), "format": fmt,
                "compression": compression}
     start = time.perf_counter()
+    cpu0 = time.process_time()
     job = validate(alice, request)
     marks = {"validated": time.perf_counter() - start}  # then when this poll first saw the job running,
     job = service.submit(job)                            # its first block, its last block
     marks["queued"] = time.perf_counter() - start
-    while True:
-        job.refresh_from_db()
-        now = time.perf_counter() - start
-        if job.state == "running":
-            marks.setdefault("running", now)
-        if job.blocks_done:
-            marks.setdefault("first block", now)
-        if job.blocks_total and job.blocks_done == job.blocks_total:
-            marks.setdefault("last block", now)
-        if job.state in ("done", "failed", "cancelled"):
-            break
-        time.sleep(0.01)  # fine-grained, so that "done" is seen within 10 ms
+    # Polled every 10 ms (so that "done" is seen within 10 ms) by one plain SELECT: the ORM's refresh took
+    # ~0.3 CPU s per job here, taken from devboss and the worker when they share the CPUs.
+    from django.db import connection
+
+    table = type(job)._meta.db_table
+    key = type(job)._meta.pk.get_db_prep_value(job.pk, connection)
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(f"SELECT state, blocks_done, blocks_total FROM {table} WHERE id = %s", [key])
+            state, done, total = cursor.fetchone()
+            now = time.perf_counter() - start
+            if state == "running":
+                marks.setdefault("running", now)
+            if done:
+                marks.setdefault("first block", now)
+            if total and done == total:
+                marks.setdefault("last block", now)
+            if state in ("done", "failed", "cancelled"):
+                break
+            time.sleep(0.01)
+    job.refresh_from_db()
     seconds = time.perf_counter() - start
-    print("(c) seen at: " + ", ".join(f"{k} {v:.2f} s" for k, v in marks.items()) + f", done {seconds:.2f} s")
+    print("(c) seen at: " + ", ".join(f"{k} {v:.2f} s" for k, v in marks.items()) + f", done {seconds:.2f} s"
+          f" (this process: {time.process_time() - cpu0:.2f} CPU s)")
     if job.state != "done":
         raise RuntimeError(f"the job ended {job.state}: {job.error}")
     return {"seconds": seconds, "bytes": job.nbytes, "blocks": job.blocks_total, "file": job.result_size,
@@ -300,7 +311,7 @@ def main():
                                             "concurrency": settings.CUTOUT_FETCH_CONCURRENCY,
                                             "cpus": client_cpus})
                     r["server_cpu"] = cpu_seconds(devboss.proc) - before
-                    print(f"(a) done in {r['seconds']:.2f} s", flush=True)
+                    print(f"(a) done in {r['seconds']:.2f} s (first block {r['first_block']:.2f} s)", flush=True)
                     return r
 
                 def measure_b():

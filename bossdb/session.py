@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import requests
+import urllib3
 
 from bossdb.errors import BossForbidden, BossTimeout, BossUnavailable, error_for_response
 
@@ -111,9 +112,9 @@ class Session:
             headers["Accept"] = accept
         try:
             with self.slot():
-                response = self._http().get(url, params=params, headers=headers, timeout=self.timeout)
+                response = self._http().get(url, params=params, headers=headers, timeout=self.timeout, stream=True)
                 if 200 <= response.status_code < 300:
-                    _ = response.content  # read the whole body inside the slot
+                    read_body(response)  # the whole body, inside the slot
         except requests.Timeout as exc:
             raise BossTimeout(f"BOSS did not answer in time while reading {what}." if what
                               else "BOSS did not answer in time") from exc
@@ -184,3 +185,36 @@ class Session:
         except requests.RequestException:
             return False
         return probe.status_code == 401
+
+
+def read_body(response):
+    """Read a streamed response's whole body, then give its connection back for the next request.
+
+    A body of known length, not content-encoded, is read in one read: requests' own reading goes in
+    10 KB pieces joined at the end, which costs ~3× the CPU for a cutout block (bench.cutout_bench, ~0.2
+    CPU s per GB of blocks), CPU taken from the fetch itself. Anything else is left to requests. A body
+    cut short raises requests.ConnectionError (a timeout requests.Timeout), as requests' own reading does.
+    """
+    raw = getattr(response, "raw", None)
+    if raw is None or getattr(response, "_content", False) is not False:  # not streamed, or read already
+        return response.content
+    length = response.headers.get("Content-Length", "")
+    if not length.isdigit() or response.headers.get("Content-Encoding", "identity").lower() != "identity":
+        return response.content
+    try:
+        body = raw.read(int(length), decode_content=False)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        response.close()  # a connection left mid-body can't serve another request
+        raise requests.Timeout(str(exc)) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        response.close()
+        raise requests.ConnectionError(str(exc)) from exc
+    if len(body) != int(length):
+        response.close()
+        raise requests.ConnectionError(f"a body of {len(body)} bytes, {length} announced")
+    # What requests itself keeps once it has read a body: .content, .json() and .text work as usual, and
+    # close() gives the (fully read) connection back to the pool instead of closing it.
+    response._content, response._content_consumed = body, True
+    response.close()
+    return body
+

@@ -50,7 +50,7 @@ def download(plan, manifest, folder, read, workers, progress):
     channel = plan.spec.channels[0]
 
     def on_done(tasks):
-        for task in tasks:  # written and fsynced by the fetch thread: now recorded, then its slab committed
+        for task in tasks:  # written and fsynced by a write thread: now recorded, then its slab committed
             block = task.block
             manifest.record(block.key)
             progress.update(prod(block.shape_zyx) * itemsize)
@@ -64,7 +64,8 @@ def download(plan, manifest, folder, read, workers, progress):
         writers.writer_for(task.block)  # the slab's staging files exist from its first request on
         return read(task)
 
-    open_and_read.release = getattr(read, "release", None)  # the reader's buffer back after each write
+    open_and_read.detach = getattr(read, "detach", None)  # the reader's buffer goes with each block to its write
+    open_and_read.give = getattr(read, "give", None)
 
     try:
         fetch_all([Task(0, channel, b) for b in todo], open_and_read, lambda task, data: writers.write(task.block, data),

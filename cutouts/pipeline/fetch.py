@@ -1,7 +1,8 @@
 """The one fetch loop: blocks read from BOSS by a few threads, each written into place as it arrives.
 
-Memory stays bounded by `concurrency` blocks whatever the box: a thread fetches a block, writes it (the
-writers are thread-safe), drops it and takes the next. The calling thread only counts: `on_done(tasks)`
+Memory stays bounded by a few blocks whatever the box: a reading thread fetches a block and hands it to a
+writing thread (the writers are thread-safe), which writes it into place and gives its buffer back; the
+reader meanwhile sends the next request. The calling thread only counts: `on_done(tasks)`
 gets the tasks finished since its last call (a web job records progress and checks for cancellation in
 one UPDATE; the command line records them in its resume manifest) and returns False to stop.
 
@@ -50,7 +51,7 @@ def tasks_for(spec: CutoutSpec, blocks_of, channels=None):
 
 
 class BufferPool:
-    """A few page-aligned buffers shared by the fetch threads, one per block between its decoding and the
+    """A few page-aligned buffers shared by the reading threads, one per block between its decoding and the
     end of its write. Fewer than the threads: a thread spends most of a block waiting for BOSS's answer,
     holding no buffer, so two buffers serve three threads and memory stays at two blocks, not three."""
 
@@ -82,8 +83,9 @@ class BufferPool:
 class BlockReader:
     """Reads one block of a spec's box in one request; a (Z, Y, X) array whatever the time range.
 
-    Blocks are decoded into buffers of a BufferPool: the array returned is valid until the same thread calls
-    release(), which the fetch loop does once the block is written.
+    Blocks are decoded into buffers of a BufferPool: the array returned is valid until its buffer goes back
+    to the pool, by release() in the same thread or by give(detach()), which the fetch loop does once the
+    block is written.
     """
 
     def __init__(self, session, spec, buffers=2):
@@ -102,10 +104,20 @@ class BlockReader:
 
     def release(self):
         """The calling thread is done with the block it read last."""
-        buf = getattr(self._local, "buf", None)
+        buf = self.detach()
         if buf is not None:
-            self._local.buf = None
             self.pool.give(buf)
+
+    def detach(self):
+        """The buffer of the block the calling thread read last, handed over (to the thread writing the
+        block, which gives it back); the calling thread takes another one for its next block."""
+        buf = getattr(self._local, "buf", None)
+        self._local.buf = None
+        return buf
+
+    def give(self, buf):
+        """A detached buffer back to the pool, its block written."""
+        self.pool.give(buf)
 
     def __call__(self, task):
         spec, block = self.spec, task.block
@@ -121,9 +133,14 @@ class BlockReader:
 
 
 def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, name="fetch", thread_exit=None):
-    """Run every task: `read(task)` -> array, then `write(task, array)`, in `concurrency` threads.
+    """Run every task: `read(task)` -> array, then `write(task, array)`, `concurrency` of each at a time.
 
-    A `read` with a release() method (BlockReader) gets it called in the thread once its block is written.
+    Reading and writing are separate threads (write-behind): a reader hands its block over and sends the
+    next request at once instead of waiting for the block to land on disk, so BOSS keeps `concurrency`
+    requests in hand while blocks are written. A `read` with detach() and give() (BlockReader) gives each
+    block's buffer to the writer with it, and gets it back once the block is written: memory stays
+    bounded by the reader's buffers. A task is reported to on_done() only once its write returned.
+
     Raises BlockFailed for a BOSS error, Stopped when on_done() returned False, or whatever read/write
     raised. wait=True joins the threads before returning or raising (a web job must not write into a
     file it is deleting); wait=False leaves them to die with the process (Ctrl-C on the command line
@@ -134,44 +151,70 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
     take = threading.Lock()
     stop = threading.Event()
     finished = queue.SimpleQueue()  # (task, exception or None)
-    release = getattr(read, "release", None)  # a BlockReader's buffer goes back to its pool after the write
+    # Blocks read and not yet written; bounded, for readers without a buffer pool to bound them.
+    written = queue.Queue(maxsize=max(1, concurrency))
+    detach, give = getattr(read, "detach", None), getattr(read, "give", None)
+    if detach is None or give is None:
+        detach = give = None
+    readers_left = [min(max(1, concurrency), len(pending))]
+    count = threading.Lock()
 
-    def work():
-        try:
-            fetch_and_write()
-        finally:
-            if thread_exit is not None:
-                thread_exit()
-
-    def fetch_and_write():
-        while not stop.is_set():
-            with take:
-                if not pending:
-                    return
-                task = pending.popleft()
+    def thread(body):
+        def run():
             try:
-                data = read(task)
-                try:
-                    if stop.is_set():  # failed or cancelled meanwhile: nothing more is written
+                body()
+            finally:
+                if thread_exit is not None:
+                    thread_exit()
+        return run
+
+    def reader():
+        try:
+            while not stop.is_set():
+                with take:
+                    if not pending:
                         return
+                    task = pending.popleft()
+                try:
+                    data = read(task)
+                except BossError as exc:
+                    finished.put((task, BlockFailed(task, exc)))
+                    return
+                except BaseException as exc:  # handed to the calling thread, which raises it
+                    finished.put((task, exc))
+                    return
+                held = detach() if detach is not None else None
+                written.put((task, data, held))
+                del data
+        finally:
+            with count:
+                readers_left[0] -= 1
+                last = readers_left[0] == 0
+            if last:
+                for _ in writers:
+                    written.put(None)  # no more blocks: each writer ends
+
+    def writer():
+        while (item := written.get()) is not None:
+            task, data, held = item
+            try:
+                if not stop.is_set():  # failed or cancelled meanwhile: nothing more is written
                     write(task, data)
-                finally:
-                    del data
-                    if release is not None:
-                        release()  # the reader's buffer serves another block
-                finished.put((task, None))
-            except BossError as exc:
-                finished.put((task, BlockFailed(task, exc)))
-                return
+                    finished.put((task, None))
             except BaseException as exc:  # handed to the calling thread, which raises it
                 finished.put((task, exc))
-                return
+                stop.set()
+            finally:
+                del data, item
+                if held is not None:
+                    give(held)  # the buffer serves another block
 
     remaining = len(pending)
-    threads = [threading.Thread(target=work, name=f"{name}-{i}", daemon=True)
-               for i in range(min(max(1, concurrency), remaining))]
-    for thread in threads:
-        thread.start()
+    threads = readers_left[0]
+    writers = [threading.Thread(target=thread(writer), name=f"{name}-write-{i}", daemon=True) for i in range(threads)]
+    readers = [threading.Thread(target=thread(reader), name=f"{name}-{i}", daemon=True) for i in range(threads)]
+    for t in writers + readers:
+        t.start()
     try:
         while remaining:
             batch = [finished.get()]
@@ -187,7 +230,7 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
             if on_done is not None and on_done([task for task, _ in batch]) is False:
                 raise Stopped()
     finally:
-        stop.set()  # the threads finish the request in hand and write nothing more
+        stop.set()  # the readers finish the request in hand, the writers write nothing more
         if wait:
-            for thread in threads:
-                thread.join()
+            for t in readers + writers:
+                t.join()

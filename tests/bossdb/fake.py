@@ -41,7 +41,7 @@ class FakeBoss:
     def __call__(self):  # the Session's transport factory: one "requests session" per thread
         return self
 
-    def get(self, url, params=None, headers=None, timeout=None):
+    def get(self, url, params=None, headers=None, timeout=None, stream=False):
         route = url.split("/v1/", 1)[1] if "/v1/" in url else url
         with self.lock:
             self.sent.append((route, dict(headers or {}), dict(params or {}), timeout))

@@ -1,6 +1,7 @@
 """The cutout pipeline in process: planning, the fetch loop with a fake reader, each format's files."""
 import json
 import threading
+import time
 import zipfile
 from datetime import datetime, timezone
 
@@ -47,6 +48,57 @@ def test_the_fetch_loop_writes_every_block_once_and_counts_them():
 
     fetch_all(tasks, read, write, concurrency=3, on_done=lambda batch: counted.extend(batch))
     assert sorted(written) == sorted(t.block.key for t in tasks) and len(counted) == len(tasks) > 3
+
+
+class PooledReader:
+    """A reader with a pool of two buffers, like BlockReader: detach() hands the block's buffer to the write."""
+
+    def __init__(self):
+        self.lock, self.out, self.most_out, self.local = threading.Lock(), 0, 0, threading.local()
+        self.read_started = []
+
+    def __call__(self, task):
+        with self.lock:
+            self.read_started.append(task.block.key)
+            self.out += 1
+            self.most_out = max(self.most_out, self.out)
+        self.local.buf = object()
+        return source(task.channel, task.block)
+
+    def detach(self):
+        buf, self.local.buf = self.local.buf, None
+        return buf
+
+    def give(self, buf):
+        assert buf is not None
+        with self.lock:
+            self.out -= 1
+
+
+def test_the_fetch_loop_reads_on_while_blocks_are_written_and_reports_a_block_once_written():
+    s = spec()
+    tasks = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))
+    read, gate, written = PooledReader(), threading.Event(), set()
+
+    def write(task, data):
+        gate.wait(10)  # no write ends until the readers have gone on to the next blocks
+        written.add(task.block.key)
+
+    def on_done(batch):
+        assert {t.block.key for t in batch} <= written  # reported only once written
+        return True
+
+    def open_gate():
+        while len(read.read_started) < 5:
+            time.sleep(0.001)
+        gate.set()
+
+    opener = threading.Thread(target=open_gate)
+    opener.start()
+    fetch_all(tasks, read, write, concurrency=3, on_done=on_done)
+    opener.join()
+    assert written == {t.block.key for t in tasks} and read.out == 0  # every buffer given back
+    assert read.most_out >= 5  # 3 blocks held by writes while the readers read 2 more
 
 
 def test_the_fetch_loop_stops_when_told_and_reports_boss_failures():
