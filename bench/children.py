@@ -4,7 +4,7 @@ bench.cli_bench call `run_child`).
 
   fetch   the fetch limit: the job's blocks, reader and fetch loop, nothing written;
   script  what a user would write: intern's get_cutout of the whole box, then tifffile.imwrite;
-  disk    the disk limit: the box's bytes written into a new file and fsynced, nothing fetched.
+  disk    the disk limit: the box's bytes written into a new file (O_DIRECT) and fsynced, nothing fetched.
 """
 import json
 import os
@@ -56,21 +56,36 @@ def child_script(boss_url, token, box, out):
 
 def child_disk(folder, nbytes, chunk=32 * 2**20):
     """The disk limit: the box's bytes written in 32 MiB writes into a new file where the job writes its
-    result, then fsynced (a job's file is on disk before it is served). No fetching, no encoding."""
+    result, then fsynced (a job's file is on disk before it is served). No fetching, no encoding. Written
+    the fastest way the writers know: O_DIRECT from a page-aligned buffer (the OME-TIFF writer's way for
+    whole-row blocks), through the page cache where the file system has no O_DIRECT. (Before 2026-12-03
+    this went through the page cache, which here runs at ~300 MB/s against ~2 GB/s direct.)"""
+    import mmap
+
     path = os.path.join(folder, "disk-limit.bin")
-    buf = os.urandom(chunk)
-    start = time.perf_counter()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    buf = mmap.mmap(-1, chunk)  # page-aligned, as O_DIRECT needs
+    buf.write(os.urandom(chunk))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        left = nbytes
-        while left > 0:
-            left -= os.write(fd, buf[:min(chunk, left)])
+        fd, direct = os.open(path, flags | os.O_DIRECT, 0o600), True
+    except (OSError, AttributeError):
+        fd, direct = os.open(path, flags, 0o600), False
+    start = time.perf_counter()
+    try:
+        whole = nbytes // chunk * chunk
+        for offset in range(0, whole, chunk):
+            os.pwrite(fd, buf, offset)
+        if nbytes > whole:  # the tail, not a multiple of the block size: through the page cache
+            tail = os.open(path, os.O_WRONLY)
+            os.pwrite(tail, buf[:nbytes - whole], whole)
+            os.fsync(tail)
+            os.close(tail)
         os.fsync(fd)
     finally:
         os.close(fd)
     seconds = time.perf_counter() - start
     os.unlink(path)
-    return {"seconds": seconds, "bytes": nbytes, "blocks": 0}
+    return {"seconds": seconds, "bytes": nbytes, "blocks": 0, "direct": direct}
 
 
 def run_child(kind, args):

@@ -8,8 +8,9 @@ One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0), th
       1.4.2 splits it into 512x512x192 requests made one after another; should it start a
       multiprocessing pool, RUSAGE_CHILDREN reports its largest worker);
   (c) the portal job: validate + submit to a real prefork Celery worker, timed from submit to done;
-  (d) disk limit: the box's bytes written into a new file beside the job's results and fsynced, nothing
-      else: a job whose result is as large as the box can't be faster than this on this machine.
+  (d) disk limit: the box's bytes written into a new file beside the job's results (O_DIRECT, 32 MiB
+      writes) and fsynced, nothing else: a job whose result is as large as the box can't be faster than
+      this on this machine.
 
 Each of (a), (b) and (d) runs in a subprocess of its own (bench/children.py), so its peak RSS is its
 own; (c) reports the peak (VmHWM) of the worker's child process, the one that runs the job. The bench

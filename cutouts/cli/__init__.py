@@ -71,6 +71,7 @@ from cutouts.cli.manifest import Manifest
 from cutouts.cli.meta import channel_spec, check_box, fetch_meta
 from cutouts.cli.output import dry_run, folder_check, human
 from cutouts.pipeline.fetch import BlockFailed, BlockReader
+from cutouts.pipeline.memory import lean_malloc
 from cutouts.pipeline.provenance import SIDECAR, provenance
 from cutouts.pipeline.recipes import command_line
 from cutouts.pipeline.writers.base import WriterError
@@ -158,6 +159,8 @@ def _on_sigterm(signum, frame):
 def main(argv=None):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    if argv is None:  # the command itself, not a caller's process
+        lean_malloc()
     try:
         return run(argv)
     except CliError as exc:
