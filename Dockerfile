@@ -26,8 +26,10 @@ COPY bossdb ./bossdb
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
-# The project itself, without dependencies: the lock has them all.
+# The project itself, without dependencies: the lock has them all; its modules compiled here (the image sets
+# PYTHONDONTWRITEBYTECODE and /app is not the portal user's to write), as pip compiled the dependencies'.
 RUN pip install -e . --no-deps \
+    && python -m compileall -q portal cutouts bossdb \
     && useradd --system --uid 1000 --home-dir /app portal \
     && mkdir -p /var/lib/portal/results \
     && chown -R portal /var/lib/portal
