@@ -152,7 +152,7 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
     stop = threading.Event()
     finished = queue.SimpleQueue()  # (task, exception or None)
     # Blocks read and not yet written; bounded, for readers without a buffer pool to bound them.
-    written = queue.Queue(maxsize=max(1, concurrency))
+    to_write = queue.Queue(maxsize=max(1, concurrency))
     detach, give = getattr(read, "detach", None), getattr(read, "give", None)
     if detach is None or give is None:
         detach = give = None
@@ -184,7 +184,7 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
                     finished.put((task, exc))
                     return
                 held = detach() if detach is not None else None
-                written.put((task, data, held))
+                to_write.put((task, data, held))
                 del data
         finally:
             with count:
@@ -192,10 +192,10 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
                 last = readers_left[0] == 0
             if last:
                 for _ in writers:
-                    written.put(None)  # no more blocks: each writer ends
+                    to_write.put(None)  # no more blocks: each writer ends
 
     def writer():
-        while (item := written.get()) is not None:
+        while (item := to_write.get()) is not None:
             task, data, held = item
             try:
                 if not stop.is_set():  # failed or cancelled meanwhile: nothing more is written
