@@ -201,17 +201,18 @@ def read_body(response):
     length = response.headers.get("Content-Length", "")
     if not length.isdigit() or response.headers.get("Content-Encoding", "identity").lower() != "identity":
         return response.content
+    n = int(length)
     try:
-        body = raw.read(int(length), decode_content=False)
+        body = raw.read(n, decode_content=False)
     except urllib3.exceptions.ReadTimeoutError as exc:
         response.close()  # a connection left mid-body can't serve another request
         raise requests.Timeout(str(exc)) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         response.close()
         raise requests.ConnectionError(str(exc)) from exc
-    if len(body) != int(length):
+    if len(body) != n:
         response.close()
-        raise requests.ConnectionError(f"a body of {len(body)} bytes, {length} announced")
+        raise requests.ConnectionError(f"a body of {len(body)} bytes, {n} announced")
     # What requests itself keeps once it has read a body: .content, .json() and .text work as usual, and
     # close() gives the (fully read) connection back to the pool instead of closing it.
     response._content, response._content_consumed = body, True

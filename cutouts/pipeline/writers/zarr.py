@@ -138,9 +138,6 @@ class OmeZarrZip:
                 {"type": "scale", "scale": scale}, {"type": "translation", "translation": translation}]})
         return out
 
-    def _compressors(self, dtype):
-        return blosc_codec(self.compression, dtype)
-
     def _create_multiscale(self, group, members, name):
         dtype = np.dtype(members[0][1])
         n_c = len(members)
@@ -150,7 +147,7 @@ class OmeZarrZip:
             chunks = (1,) * (len(shape) - 3) + tuple(min(c, s) for c, s in zip(CHUNK_ZYX, shape[-3:]))
             arrays.append(group.create_array(
                 str(level), shape=shape, chunks=chunks, dtype=dtype, fill_value=0,
-                chunk_key_encoding={"name": "v2", "separator": "/"}, compressors=self._compressors(dtype),
+                chunk_key_encoding={"name": "v2", "separator": "/"}, compressors=blosc_codec(self.compression, dtype),
             ))
         lead = len(shape) - 3
         omero = None
@@ -183,7 +180,7 @@ class OmeZarrZip:
 
     def _grids(self, arrays, under):
         """A ChunkGrid per level for zarr arrays made (or reopened) in the folder, `under` the root."""
-        codec = self._compressors(arrays[0].dtype)
+        codec = blosc_codec(self.compression, arrays[0].dtype)
         return [ChunkGrid(os.path.join(self.folder, under, str(level)), a.shape, a.chunks, a.dtype, codec,
                           sink=self._sink, prefix=f"{under}/{level}/".lstrip("/"))
                 for level, a in enumerate(arrays)]
