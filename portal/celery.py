@@ -3,7 +3,7 @@ import os
 import signal
 
 from celery import Celery
-from celery.signals import beat_embedded_init, worker_process_init
+from celery.signals import beat_embedded_init, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -32,3 +32,12 @@ def lean_malloc_in_pool_children(**_):
     from cutouts.pipeline.memory import lean_malloc
 
     lean_malloc()
+
+
+@worker_init.connect
+def import_the_writers(**_):
+    """The worker's main process imports zarr before it forks its pool: a child's first OME-Zarr job then
+    starts fetching at once, not 0.2-0.3 s later (the import), and the children share the modules' pages
+    (~20 MB) instead of each importing its own copy."""
+    import zarr  # noqa: F401
+    from numcodecs import Blosc  # noqa: F401

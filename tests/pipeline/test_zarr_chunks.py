@@ -4,13 +4,14 @@ import random
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import numcodecs
 import numpy as np
 import pytest
 import zarr
 
 from bossdb.geometry import Box, calibration
 from cutouts.pipeline.plan import plan_blocks
-from cutouts.pipeline.writers.chunks import ChunkGrid
+from cutouts.pipeline.writers.chunks import ChunkGrid, every_other
 from cutouts.pipeline.writers.zarr import OmeZarrZip
 from cutouts.pipeline.writers.zipstream import AppendZip
 
@@ -123,3 +124,55 @@ def test_an_edge_chunk_is_stored_full_size_padded_with_the_fill_value(tmp_path):
     raw = numcodecs.Blosc("lz4", 5).decode((tmp_path / "1" / "1").read_bytes())
     chunk = np.frombuffer(raw, np.uint16).reshape(4, 4)
     assert chunk[0, :3].tolist() == [9, 9, 9] and chunk.sum() == 27
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "uint64", "int16"])
+def test_every_other_gives_the_voxels_a_strided_view_gives_whatever_the_offset_and_width(dtype):
+    rng = np.random.default_rng(3)
+    for shape in [(3, 5, 7), (2, 4, 8), (1, 3, 1), (2, 2, 2), (4, 6, 9)]:
+        data = rng.integers(0, 120, shape).astype(dtype)
+        for start in [(0, 0, 0), (1, 1, 1), (0, 3, 5), (2, 0, 1)]:
+            for factors in [(1, 2, 2), (2, 2, 2)]:
+                at, got = every_other(data, start, factors)
+                firsts = [-(-s // f) * f for s, f in zip(start, factors)]
+                want = data[tuple(slice(a - s, None, f) for a, s, f in zip(firsts, start, factors))]
+                assert at == tuple(a // f for a, f in zip(firsts, factors))
+                assert got.dtype == data.dtype and got.shape == want.shape
+                np.testing.assert_array_equal(got, want)
+
+
+def test_chunks_written_by_one_thread_one_after_another_keep_their_own_voxels(tmp_path):
+    """Each thread copies whole chunks into one buffer it reuses: every chunk is encoded before the next."""
+    stored = {}
+    grid = ChunkGrid(tmp_path, (4, 8, 8), (4, 4, 4), "uint16", numcodecs.Blosc("lz4", 5),
+                     sink=lambda key, raw: stored.__setitem__(key, raw))
+    data = np.arange(4 * 8 * 8, dtype="uint16").reshape(4, 8, 8)
+    grid.write((0, 0, 0), data)
+    raw_grid = ChunkGrid(tmp_path / "raw", (4, 8, 8), (4, 4, 4), "uint16", None,
+                         sink=lambda key, raw: stored.__setitem__("raw/" + key, bytes(raw)))
+    raw_grid.write((0, 0, 0), data)
+    for y, x in [(0, 0), (0, 1), (1, 0), (1, 1)]:
+        want = data[:, y * 4:y * 4 + 4, x * 4:x * 4 + 4]
+        got = np.frombuffer(numcodecs.Blosc("lz4", 5).decode(stored[f"0/{y}/{x}"]), "uint16").reshape(4, 4, 4)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.frombuffer(stored[f"raw/0/{y}/{x}"], "uint16").reshape(4, 4, 4), want)
+
+
+def test_members_written_from_threads_with_write_back_on_the_way_read_back_whole(tmp_path, monkeypatch):
+    from cutouts.pipeline.writers import zipstream
+
+    monkeypatch.setattr(zipstream, "SYNC_EVERY", 8192)  # a background write-back every few members
+    part = tmp_path / "b.zip"
+    z = AppendZip(part)
+    arrays = {f"c/{i}": np.full((16, 64), i, dtype="uint16") for i in range(60)}
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda item: z.add(item[0], memoryview(item[1])), arrays.items()))
+    z.close()
+    with zipfile.ZipFile(part) as zf:
+        assert zf.testzip() is None
+        assert sorted(zf.namelist()) == sorted(arrays)
+        for name, a in arrays.items():
+            assert zf.read(name) == a.tobytes()
+    z = AppendZip(part, resume=True)  # the directory's members are all found again from their headers
+    assert z.names() == set(arrays)
+    z.abandon()

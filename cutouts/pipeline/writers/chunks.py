@@ -6,22 +6,40 @@ touches; for the blocks of a cutout that cost 5 times the fetch. A `ChunkGrid` k
 
 - a chunk the block covers whole: encoded from the block at once and handed to `sink(key, bytes)` (the
   result's ZIP, cutouts/pipeline/writers/zipstream.py), or written as a file when there is no sink. The
+  bytes of an uncompressed chunk are a view of the thread's buffer: the sink writes them before returning. The
   common case: BOSS's 512×512×16 cuboids hold whole 256×256×16 chunks when the box starts on the grid;
 - a chunk the block covers in part (a box off the grid, an isotropic level 1): a file in `folder`, read,
   merged and written again under that chunk's lock, so two blocks sharing it never lose each other's
   voxels. The writer adds these files to the result at the end.
+
+A whole chunk is copied out of its block into a buffer each writing thread keeps (`scratch`), not into a
+new array: a new 1 MiB array per chunk is new memory the kernel maps and zeroes each time, which cost more
+CPU than copying (0.4-0.65 against 0.08-0.11 CPU s per GB, measured on the demo EM).
 
 Each chunk file is written under a temporary name and renamed, so a crash leaves the old chunk or the
 new one, never half of one: a job resumed after a crash merges into what is there. Edge chunks are stored
 at full chunk size, padded with the fill value, as zarr v2 stores them.
 """
 import os
+import sys
 import threading
 from itertools import product
 
 import numpy as np
 
 LOCKS = 64  # striped locks for chunks shared by blocks
+_local = threading.local()
+
+
+def scratch(shape, dtype):
+    """An array of `shape` and `dtype` this thread reuses (its contents are whatever was last written):
+    one buffer per thread, grown to the largest chunk asked for, freed with the thread."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = _local.buf = np.empty(nbytes, np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 class ChunkGrid:
@@ -40,7 +58,9 @@ class ChunkGrid:
         return os.path.join(self.folder, *(str(i) for i in index))
 
     def _encode(self, chunk):
-        return bytes(self.codec.encode(chunk)) if self.codec is not None else chunk.tobytes()
+        if self.codec is None:
+            return memoryview(np.ascontiguousarray(chunk)).cast("B")  # written before the buffer is reused
+        return bytes(self.codec.encode(chunk))
 
     def _decode(self, raw):
         if self.codec is not None:
@@ -82,10 +102,10 @@ class ChunkGrid:
             src = data[tuple(slice(x - s, y - s) for x, y, s in zip(a, b, start))]
             dst = tuple(slice(x - o, y - o) for x, y, o in zip(a, b, lo))
             whole = all(x == o and y == o + v for x, y, o, v in zip(a, b, lo, valid))
-            if whole and valid == self.chunks:
-                self._whole(index, np.ascontiguousarray(src))
-            elif whole:
-                chunk = np.zeros(self.chunks, self.dtype)
+            if whole:  # encoded (or written) before _whole returns: the thread's buffer serves the next one
+                chunk = scratch(self.chunks, self.dtype)
+                if valid != self.chunks:
+                    chunk.fill(0)
                 chunk[dst] = src
                 self._whole(index, chunk)
             else:
@@ -103,5 +123,20 @@ def every_other(data, start, factors):
     """The voxels of `data` (its first at `start`) whose coordinates are multiples of `factors`, and where
     they go at the coarser level: (start there, array). Nearest-voxel decimation: label ids stay ids."""
     firsts = [-(-s // f) * f for s, f in zip(start, factors)]
-    view = data[tuple(slice(first - s, None, f) for first, s, f in zip(firsts, start, factors))]
-    return tuple(first // f for first, f in zip(firsts, factors)), view
+    at = tuple(first // f for first, f in zip(firsts, factors))
+    offsets = [first - s for first, s in zip(firsts, start)]
+    rows = data[tuple(slice(o, None, f) for o, f in zip(offsets[:-1], factors[:-1]))]
+    view = rows[..., offsets[-1]::factors[-1]]
+    n = rows.shape[-1] - offsets[-1]
+    wide = {1: np.uint16, 2: np.uint32, 4: np.uint64}.get(data.dtype.itemsize)
+    if (factors[-1] != 2 or wide is None or n < 2 or data.dtype.kind != "u" or not data.dtype.isnative
+            or sys.byteorder != "little" or rows.strides[-1] != data.dtype.itemsize):
+        return at, view
+    # Every 2nd voxel of a row is the low half of each voxel pair read as one number twice as wide: one
+    # vectorised cast instead of a strided copy (5 times faster for uint8).
+    out = np.empty(view.shape, data.dtype)
+    pairs = rows[..., offsets[-1]:offsets[-1] + n - n % 2].view(wide)
+    np.copyto(out[..., :n // 2], pairs, casting="unsafe")  # truncation keeps the low (first) voxel
+    if n % 2:
+        out[..., -1] = rows[..., -1]
+    return at, out

@@ -47,7 +47,8 @@ SYNC_EVERY = 64 * 1024 * 1024
 DIRECT_ALIGN = 4096
 
 
-def _write_back_and_drop(fd):
+def write_back_and_drop(fd):
+    """fdatasync `fd`, then drop its clean pages from the page cache (run in a background thread)."""
     try:
         os.fdatasync(fd)
         # DONTNEED drops the clean pages only: blocks written since the fdatasync stay, for the next round.
@@ -234,7 +235,7 @@ class VolumeTiff:
             self._dirty += nbytes
             if self._dirty >= SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
                 self._dirty = 0
-                self._syncer = threading.Thread(target=_write_back_and_drop, args=(self._fd,), daemon=True)
+                self._syncer = threading.Thread(target=write_back_and_drop, args=(self._fd,), daemon=True)
                 self._syncer.start()
 
     def _close_fd(self):

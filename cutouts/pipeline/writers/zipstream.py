@@ -3,6 +3,10 @@
 An OME-Zarr holds a file per chunk: 1,300 of them per GB of uint8, and creating a file costs ~1 ms on the
 worker's disk, as long as fetching 0.6 MB from BOSS. Chunks therefore go straight into the result's ZIP
 as they are encoded, one member each, appended under a lock; the central directory is written at close.
+A member's CRC is computed before the lock is taken, and its local header (sizes and CRC known) and bytes
+go out in one write, so the lock is held for the copy into the page cache only. Every SYNC_EVERY bytes a
+background thread writes the file back and drops its pages (as the TIFF writer does): an uncompressed
+OME-Zarr of 1 GB neither fills the page cache nor waits at the end for one long fsync.
 
 After a crash the file has members but no central directory. `AppendZip(path, resume=True)` reads the
 local headers from the start, keeps every member whose bytes are all there and match their CRC, cuts the
@@ -16,6 +20,8 @@ import threading
 import time
 import zipfile
 import zlib
+
+from cutouts.pipeline.writers.tiff import SYNC_EVERY, write_back_and_drop
 
 HEADER = struct.Struct(zipfile.structFileHeader)
 
@@ -51,6 +57,19 @@ def _members(f, size):
     return found, offset
 
 
+def _write_all(fd, parts, offset):
+    """pwritev `parts` at `offset`, again for what a short write left."""
+    parts = [memoryview(p).cast("B") for p in parts]
+    while parts:
+        n = os.pwritev(fd, parts, offset)
+        offset += n
+        while parts and n >= len(parts[0]):
+            n -= len(parts[0])
+            parts.pop(0)
+        if parts:
+            parts[0] = parts[0][n:]
+
+
 class AppendZip:
     def __init__(self, path, resume=False):
         self.path = os.fspath(path)
@@ -68,6 +87,9 @@ class AppendZip:
             raw = open(self.path, "w+b", buffering=0)  # unbuffered: an fsync through any descriptor has it all
         self._raw = raw
         self._zip = zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+        self._offset = raw.tell()  # where the next member goes
+        self._dirty = 0  # bytes written since the last background write-back started
+        self._syncer = None
         for info in kept:
             self.entries[info.filename] = info
 
@@ -75,14 +97,31 @@ class AppendZip:
         return set(self.entries)
 
     def add(self, name, data):
-        """Append member `name` holding `data` (bytes-like)."""
+        """Append member `name` holding `data` (bytes-like; written before this returns)."""
+        data = memoryview(data).cast("B")
         info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
         info.compress_type = zipfile.ZIP_STORED
         info.external_attr = 0o600 << 16
+        info.CRC = zlib.crc32(data)  # outside the lock (zlib lets go of the GIL for it)
+        info.file_size = info.compress_size = len(data)
         with self.lock:
-            self._zip.writestr(info, data)
-            self.entries[name] = self._zip.filelist.pop()
-            self._zip.NameToInfo.pop(name, None)
+            info.header_offset = self._offset
+            header = info.FileHeader()
+            _write_all(self._raw.fileno(), [header, data], self._offset)
+            self._offset += len(header) + len(data)
+            self.entries[name] = info
+            self._dirty += len(header) + len(data)
+            if self._dirty >= SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
+                self._dirty = 0
+                self._syncer = threading.Thread(target=write_back_and_drop, args=(self._raw.fileno(),),
+                                                daemon=True)
+                self._syncer.start()
+
+    def _join_syncer(self):
+        """Wait for the background write-back: it must not outlive the descriptor."""
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
 
     def add_file(self, name, path):
         with open(path, "rb") as f:
@@ -91,15 +130,20 @@ class AppendZip:
     def close(self):
         """Write the central directory (every member once, the last one written of each name) and fsync."""
         with self.lock:
+            self._join_syncer()
             self._zip.filelist = list(self.entries.values())
             self._zip.NameToInfo = dict(self.entries)
+            self._zip.start_dir = self._offset  # zipfile writes its directory there
+            self._zip._didModify = True
             self._zip.close()
             os.fsync(self._raw.fileno())
+            os.posix_fadvise(self._raw.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # drop-behind for the tail
             self._raw.close()
 
     def abandon(self):
         """Close the file as it is (no directory): a resumed run takes it up, or it is deleted."""
         try:
+            self._join_syncer()
             self._zip.fp = None  # never write a directory for a file left unfinished
             self._raw.close()
         except OSError:
