@@ -1,5 +1,6 @@
 """The OME-Zarr writer's own chunk files and streamed ZIP: blocks on BOSS's cuboid grid, in any order and
 from several threads, give the box voxel for voxel at both levels; a run cut short is taken up again."""
+import os
 import random
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from bossdb.geometry import Box, calibration
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.writers.chunks import ChunkGrid, every_other
 from cutouts.pipeline.writers.zarr import OmeZarrZip
-from cutouts.pipeline.writers.zipstream import AppendZip
+from cutouts.pipeline.writers.zipstream import HEADER, AppendZip
 
 CAL = calibration([4, 4, 40], "nanometers", 0)
 
@@ -175,4 +176,39 @@ def test_members_written_from_threads_with_write_back_on_the_way_read_back_whole
             assert zf.read(name) == a.tobytes()
     z = AppendZip(part, resume=True)  # the directory's members are all found again from their headers
     assert z.names() == set(arrays)
+    z.abandon()
+
+
+def test_uncompressed_chunks_start_on_a_page_and_read_back_through_any_zip_reader(tmp_path):
+    from cutouts.pipeline.writers.chunks import scratch
+    from cutouts.pipeline.writers.tiff import open_direct
+
+    part = tmp_path / "c.zip"
+    z = AppendZip(part)
+    z.add(".zattrs", b'{"a": 1}')  # leaves the next member off the page grid
+    chunk = scratch((2, 64, 64), "uint8")
+    chunk[:] = np.arange(2 * 64 * 64, dtype=np.uint32).reshape(2, 64, 64) % 251
+    want = chunk.tobytes()
+    z.add("0/0/0/0", memoryview(chunk).cast("B"))
+    chunk[:] = 7  # the writer's buffer serves the next chunk
+    z.add("0/0/0/1", memoryview(chunk).cast("B"))
+    z.close()
+    with zipfile.ZipFile(part) as zf:
+        assert zf.testzip() is None
+        assert zf.read("0/0/0/0") == want and zf.read("0/0/0/1") == bytes([7]) * 8192
+        assert zf.read(".zattrs") == b'{"a": 1}'
+        info = zf.getinfo("0/0/0/0")
+        assert info.extra == b""  # the padding is in the local header only
+    with open(part, "rb") as f:
+        f.seek(info.header_offset)
+        head = HEADER.unpack(f.read(HEADER.size))
+    start = info.header_offset + HEADER.size + head[zipfile._FH_FILENAME_LENGTH] + head[zipfile._FH_EXTRA_FIELD_LENGTH]
+    fd = open_direct(part)
+    if fd is not None:  # written with O_DIRECT: padded to the page
+        os.close(fd)
+        assert start % 4096 == 0
+    else:  # a file system without O_DIRECT (tmpfs): written through the page cache, unpadded
+        assert start == info.header_offset + HEADER.size + len("0/0/0/0")
+    z = AppendZip(part, resume=True)  # the padded headers are read again after a crash
+    assert z.names() == {".zattrs", "0/0/0/0", "0/0/0/1"}
     z.abandon()

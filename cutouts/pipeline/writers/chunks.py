@@ -29,6 +29,7 @@ import numpy as np
 
 LOCKS = 64  # striped locks for chunks shared by blocks
 _local = threading.local()
+PAGE = 4096
 
 
 def scratch(shape, dtype):
@@ -38,7 +39,9 @@ def scratch(shape, dtype):
     nbytes = int(np.prod(shape)) * dtype.itemsize
     buf = getattr(_local, "buf", None)
     if buf is None or buf.nbytes < nbytes:
-        buf = _local.buf = np.empty(nbytes, np.uint8)
+        raw = np.empty(nbytes + PAGE, np.uint8)
+        skip = -raw.ctypes.data % PAGE  # page-aligned, so that an uncompressed chunk can go out with O_DIRECT
+        buf = _local.buf = raw[skip:skip + nbytes]
     return buf[:nbytes].view(dtype).reshape(shape)
 
 

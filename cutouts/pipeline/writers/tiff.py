@@ -57,7 +57,7 @@ def write_back_and_drop(fd):
         pass
 
 
-def _open_direct(path):
+def open_direct(path):
     """A descriptor of `path` for O_DIRECT writes, or None where the file system has none (tmpfs)."""
     try:
         return os.open(path, os.O_WRONLY | getattr(os, "O_DIRECT", 0)) if hasattr(os, "O_DIRECT") else None
@@ -173,7 +173,7 @@ class VolumeTiff:
                                  self.channel_names)
             self.offset = offset
             self._fd = os.open(self.tmp_path, os.O_WRONLY)
-            self._direct = _open_direct(self.tmp_path) if offset % DIRECT_ALIGN == 0 else None
+            self._direct = open_direct(self.tmp_path) if offset % DIRECT_ALIGN == 0 else None
             if self.resume and not self.resumed:
                 os.fsync(self._fd)  # the header must be on disk before any block is recorded as written
         except OSError as exc:

@@ -8,12 +8,18 @@ go out in one write, so the lock is held for the copy into the page cache only. 
 background thread writes the file back and drops its pages (as the TIFF writer does): an uncompressed
 OME-Zarr of 1 GB neither fills the page cache nor waits at the end for one long fsync.
 
+A member whose length is a multiple of 4 KiB, in page-aligned memory (an uncompressed chunk, from the chunk
+writer's buffer), is written with O_DIRECT, straight from that memory to the disk: its local header gets
+an extra field of padding (as Android's zipalign pads) so that its bytes start on a 4 KiB boundary, the
+header goes through the page cache, the bytes do not. The directory's copy of the header has no padding.
+
 After a crash the file has members but no central directory. `AppendZip(path, resume=True)` reads the
 local headers from the start, keeps every member whose bytes are all there and match their CRC, cuts the
 file after the last one and appends from there: what an fsync made durable is kept. A member written
 again (a block fetched again after the crash) replaces the earlier one in the directory; its old bytes
 stay as dead space.
 """
+import errno
 import os
 import struct
 import threading
@@ -21,9 +27,12 @@ import time
 import zipfile
 import zlib
 
-from cutouts.pipeline.writers.tiff import SYNC_EVERY, write_back_and_drop
+import numpy as np
+
+from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, SYNC_EVERY, open_direct, write_back_and_drop
 
 HEADER = struct.Struct(zipfile.structFileHeader)
+PADDING_ID = 0xD935  # the extra field id zipalign uses for its padding; readers skip ids they don't know
 
 
 def _members(f, size):
@@ -88,6 +97,7 @@ class AppendZip:
         self._raw = raw
         self._zip = zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
         self._offset = raw.tell()  # where the next member goes
+        self._direct = open_direct(self.path)  # None where the file system has no O_DIRECT
         self._dirty = 0  # bytes written since the last background write-back started
         self._syncer = None
         for info in kept:
@@ -104,18 +114,50 @@ class AppendZip:
         info.external_attr = 0o600 << 16
         info.CRC = zlib.crc32(data)  # outside the lock (zlib lets go of the GIL for it)
         info.file_size = info.compress_size = len(data)
+        direct = (self._direct is not None and len(data) and len(data) % DIRECT_ALIGN == 0
+                  and np.frombuffer(data, np.uint8).ctypes.data % DIRECT_ALIGN == 0)
         with self.lock:
             info.header_offset = self._offset
-            header = info.FileHeader()
-            _write_all(self._raw.fileno(), [header, data], self._offset)
+            if direct:
+                bare = HEADER.size + len(info.filename.encode("utf-8"))
+                pad = -(self._offset + bare) % DIRECT_ALIGN
+                if pad and pad < 4:
+                    pad += DIRECT_ALIGN
+                info.extra = struct.pack("<HH", PADDING_ID, pad - 4) + bytes(pad - 4) if pad else b""
+                header = info.FileHeader()
+                info.extra = b""
+                direct = (self._offset + len(header)) % DIRECT_ALIGN == 0 and self._write_direct(header, data)
+            if not direct:
+                header = info.FileHeader()
+                _write_all(self._raw.fileno(), [header, data], self._offset)
             self._offset += len(header) + len(data)
             self.entries[name] = info
-            self._dirty += len(header) + len(data)
+            self._dirty += len(header) + (0 if direct else len(data))
             if self._dirty >= SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
                 self._dirty = 0
                 self._syncer = threading.Thread(target=write_back_and_drop, args=(self._raw.fileno(),),
                                                 daemon=True)
                 self._syncer.start()
+
+    def _write_direct(self, header, data):
+        """The header through the page cache, the bytes after it with O_DIRECT; False (nothing written) when
+        the file system refuses O_DIRECT after all."""
+        start = self._offset + len(header)
+        try:
+            _write_all(self._direct, [data], start)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            os.close(self._direct)
+            self._direct = None
+            return False
+        _write_all(self._raw.fileno(), [header], self._offset)
+        return True
+
+    def _close_direct(self):
+        if self._direct is not None:
+            os.close(self._direct)
+            self._direct = None
 
     def _join_syncer(self):
         """Wait for the background write-back: it must not outlive the descriptor."""
@@ -131,6 +173,7 @@ class AppendZip:
         """Write the central directory (every member once, the last one written of each name) and fsync."""
         with self.lock:
             self._join_syncer()
+            self._close_direct()
             self._zip.filelist = list(self.entries.values())
             self._zip.NameToInfo = dict(self.entries)
             self._zip.start_dir = self._offset  # zipfile writes its directory there
@@ -144,6 +187,7 @@ class AppendZip:
         """Close the file as it is (no directory): a resumed run takes it up, or it is deleted."""
         try:
             self._join_syncer()
+            self._close_direct()
             self._zip.fp = None  # never write a directory for a file left unfinished
             self._raw.close()
         except OSError:
