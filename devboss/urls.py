@@ -7,7 +7,9 @@ BOSS's own patterns would not route with its HTML 404 (devboss.api.realboss.rout
 """
 from django.urls import include, re_path
 
+from devboss.api import views_channels as chan
 from devboss.api import views_cutout as cut
+from devboss.api import views_devboss as dev
 from devboss.api import views_resources as res
 from devboss.api import views_volume as vol
 
@@ -24,8 +26,8 @@ urlpatterns = [
     re_path(V + rf"coord/{N.format('cf')}/?$", res.coord_detail),
     re_path(V + rf"collection/{c}/experiment/?$", res.experiment_list),
     re_path(V + rf"collection/{c}/experiment/{e}/?$", res.experiment_detail),
-    re_path(V + rf"collection/{c}/experiment/{e}/channel/?$", res.channel_list),
-    re_path(V + rf"collection/{c}/experiment/{e}/channel/{ch}/?$", res.channel_detail),
+    re_path(V + rf"collection/{c}/experiment/{e}/channel/?$", chan.channel_list),
+    re_path(V + rf"collection/{c}/experiment/{e}/channel/{ch}/?$", chan.channel_detail),
     re_path(V + rf"meta/{c}(?:/{e}(?:/{ch})?)?/?$", res.metadata),
     re_path(V + rf"cutout/to_black/{c}/{e}/{ch}/{RANGES}/?$", cut.to_black),
     re_path(V + rf"cutout/{c}/{e}/{ch}/{RANGES}/?$", cut.cutout),
@@ -33,10 +35,10 @@ urlpatterns = [
     re_path(V + rf"ids/{c}/{e}/{ch}/{RANGES}/?$", vol.ids),
     re_path(V + rf"boundingbox/{c}/{e}/{ch}/(?P<r>[^/]+)/(?P<obj_id>[^/]+)/?$", vol.boundingbox),
     re_path(V + rf"reserve/{c}/{e}/{ch}/(?P<n>[^/]+)/?$", vol.reserve),
-    re_path(r"^devboss/faults/?$", vol.faults),
-    re_path(r"^devboss/stats/?$", vol.stats),
-    re_path(r"^devboss/forgive/?$", vol.forgive),
-    re_path(r"^devboss/throttle/?$", vol.throttling),
+    re_path(r"^devboss/faults/?$", dev.faults),
+    re_path(r"^devboss/stats/?$", dev.stats),
+    re_path(r"^devboss/forgive/?$", dev.forgive),
+    re_path(r"^devboss/throttle/?$", dev.throttling),
     re_path(r"^v0\.\d+/", res.unsupported_version),
 ]
 

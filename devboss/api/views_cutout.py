@@ -23,7 +23,7 @@ from . import access, errors, reader, realboss, throttle, writes
 from . import faults as injection
 from .auth import authenticate
 from .realboss import DrfError, ServerError, forgiven, strict
-from .views_volume import (
+from .volume_requests import (
     _box, _can_add_volume, _check_renderable, _check_size, _encode, _filter_ids, _media_type, _member, cost,
     voxels,
 )
