@@ -124,7 +124,8 @@ def recipe_context(data, portal_url, detail=None):
         "api": recipes.api_snippet(spec, portal_url, body),
         "api_body": json.dumps(body),
         "cli": recipes.command_line(spec.boss_url, spec.collection, spec.experiment, spec.channel_names,
-                                    spec.resolution, spec.box.x, spec.box.y, spec.box.z, t=t),
+                                    spec.resolution, spec.box.x, spec.box.y, spec.box.z, t=t, fmt=spec.format,
+                                    compression=body.get("compression")),
         "token_page": f"{settings.BOSS_PUBLIC_URL}/v1/mgmt/token",
     }
 

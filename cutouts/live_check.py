@@ -54,8 +54,11 @@ def size_context(detail, data):
     current = next(row for row in rows if row.resolution == r)
     commands = []
     if not current.fits and names:  # beyond the web cap: the command line downloads any box, resumably
+        from cutouts.serializers import DEFAULT_FORMAT
+
         commands = [command_line(settings.BOSS_URL, detail.experiment.collection, detail.experiment.name,
-                                 names, r, box["x"], box["y"], box["z"], t=t_range)]
+                                 names, r, box["x"], box["y"], box["z"], t=t_range,
+                                 fmt=data.get("format") or DEFAULT_FORMAT, compression=data.get("compression"))]
     return {"rows": rows, "current": current, "best": finest_fitting(rows), "commands": commands,
             "parts_fit": current.nbytes <= settings.CUTOUT_MAX_PARTS_BYTES, "parts": bool(data.get("parts"))}
 

@@ -135,7 +135,8 @@ def run(argv=None, stdout=None, stderr=None):
             finally:
                 progress.close()
         command = command_line(request.boss_url, request.collection, request.experiment, request.channels,
-                               request.resolution, request.x, request.y, request.z, request.t, out=str(folder))
+                               request.resolution, request.x, request.y, request.z, request.t, out=str(folder),
+                               fmt=request.format, compression=request.compression)
         whole = replace(specs[0], channels=tuple(s.channels[0] for s in specs))  # every channel of the run
         tmp = folder / (SIDECAR + ".part")
         tmp.write_text(provenance(whole, files, started, tool="boss-cutout", command=command))

@@ -140,12 +140,21 @@ def snippets(spec, portal_url):
             + [{"title": "this portal's JSON API (same job)", "code": api_snippet(spec, portal_url)}])
 
 
-def command_line(boss_url, collection, experiment, channel, resolution, x, y, z, t=None, token="file", out=None):
+# The web formats boss-cutout can write, as its --format names them: one OME-TIFF per channel, or a stack
+# of 2-D TIFFs (what a zip of slices or an ImageJ TIFF holds, unzipped). OME-Zarr has no command line yet.
+CLI_FORMATS = {"ome-tiff": "ome-tiff", "tiff-zip": "tiff-stack", "imagej-tiff": "tiff-stack", "tiff-stack": "tiff-stack"}
+CLI_COMPRESSIONS = ("zstd", "deflate")
+
+
+def command_line(boss_url, collection, experiment, channel, resolution, x, y, z, t=None, token="file", out=None,
+                 fmt=None, compression=None):
     """The exact `boss-cutout` command that downloads this box, with the token as a placeholder.
 
     `channel` is a channel name or a list of them (one run downloads them all: bossdb://c/e/em,fluo).
     token="file" reads it from ~/.boss-token (`--token-file ~/.boss-token`); token="env" prefixes
     `BOSS_TOKEN=...` for the user to fill in. The portal shows this for boxes above its download cap.
+    `fmt` and `compression`, the form's choices (web names), become --format and --compression where
+    boss-cutout has them (CLI_FORMATS, CLI_COMPRESSIONS); otherwise its defaults apply.
     """
     channels = ",".join([channel] if isinstance(channel, str) else channel)
     boss_url = boss_url.rstrip("/")
@@ -157,6 +166,11 @@ def command_line(boss_url, collection, experiment, channel, resolution, x, y, z,
     # the default folder is named after the box, its channels joined by "+"
     folder = out or stem(collection, experiment, channels.replace(",", "+"), int(resolution), x, y, z, t)
     parts += ["--boss-url", q(boss_url), "--out", q(folder)]
+    cli_format = CLI_FORMATS.get(fmt)
+    if cli_format:
+        parts += ["--format", cli_format]
+        if compression in CLI_COMPRESSIONS:
+            parts += ["--compression", compression]
     if token == "env":
         return "BOSS_TOKEN=... " + " ".join(parts)
     return " ".join(parts + ["--token-file", "~/.boss-token"])

@@ -53,3 +53,16 @@ def test_it_is_installed_as_a_console_script():
     script = Path(sys.executable).parent / "boss-cutout"
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "usage: boss-cutout" in proc.stdout
+
+
+def test_the_forms_format_and_compression_carry_over_where_boss_cutout_has_them():
+    box = ((0, 64), (0, 64), (0, 16))
+    cmd = command_line("https://api.bossdb.io", "c", "e", "em", 0, *box, fmt="ome-tiff", compression="zstd")
+    assert cmd.split("--token-file")[0].endswith("--format ome-tiff --compression zstd ")
+    assert "--format tiff-stack --compression deflate" in command_line(
+        "https://api.bossdb.io", "c", "e", "em", 0, *box, fmt="tiff-zip", compression="deflate")
+    # OME-Zarr (no boss-cutout format yet) and lz4 (no TIFF codec): boss-cutout's own defaults, nothing added
+    for fmt, compression in [("ome-zarr", "lz4"), ("ome-tiff", "lz4"), ("ome-tiff", "none"), (None, "zstd")]:
+        cmd = command_line("https://api.bossdb.io", "c", "e", "em", 0, *box, fmt=fmt, compression=compression)
+        assert "--compression" not in cmd
+        assert ("--format ome-tiff" in cmd) == (fmt == "ome-tiff")

@@ -123,14 +123,25 @@ def test_the_boss_cutout_recipe_runs_as_printed(site, devboss, tmp_path):
         np.testing.assert_array_equal(np.stack(slices), want(channel, 1, (500, 540), (20, 60), (110, 120)))
 
 
-def test_the_over_cap_command_runs_as_printed(site, devboss, tmp_path, settings):
+@pytest.mark.parametrize("choice,flags", [
+    ("", "--format ome-tiff"),  # the form's default format: one OME-TIFF
+    ("&format=tiff-zip&compression=zstd", "--format tiff-stack --compression zstd"),  # its slices, unzipped
+])
+def test_the_over_cap_command_runs_as_printed(site, devboss, tmp_path, settings, choice, flags):
     settings.CUTOUT_MAX_BYTES = 64 * 1024
-    shown = page_code(site, "channels=em&resolution=0&x0=1000&x1=1100&y0=0&y1=100&z0=100&z1=120")  # 200,000 bytes
+    shown = page_code(site, "channels=em&resolution=0&x0=1000&x1=1100&y0=0&y1=100&z0=100&z1=120" + choice)  # 200 kB
     assert shown["cli-command-1"] == shown["recipe-code-cli"]
+    assert flags in shown["cli-command-1"]
     (tmp_path / ".boss-token").write_text(devboss.token("alice"))
     run(shown["cli-command-1"], tmp_path, HOME=str(tmp_path))
     folder = tmp_path / re.search(r"--out (\S+)", shown["cli-command-1"]).group(1)
-    got = np.stack([tifffile.imread(folder / f"em_z{z:05d}.tif") for z in range(100, 120)])
+    if "tiff-stack" in flags:
+        got = np.stack([tifffile.imread(folder / f"em_z{z:05d}.tif") for z in range(100, 120)])
+        with tifffile.TiffFile(folder / "em_z00100.tif") as tif:  # ImageJ slices: deflate, what Fiji's opener reads
+            assert tif.pages[0].compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+    else:
+        (path,) = folder.glob("*.ome.tif")
+        got = tifffile.imread(path)
     np.testing.assert_array_equal(got, want("em", 0, (1000, 1100), (0, 100), (100, 120)))
 
 
