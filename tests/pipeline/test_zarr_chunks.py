@@ -160,9 +160,9 @@ def test_chunks_written_by_one_thread_one_after_another_keep_their_own_voxels(tm
 
 
 def test_members_written_from_threads_with_write_back_on_the_way_read_back_whole(tmp_path, monkeypatch):
-    from cutouts.pipeline.writers import zipstream
+    from cutouts.pipeline.writers import tiff
 
-    monkeypatch.setattr(zipstream, "SYNC_EVERY", 8192)  # a background write-back every few members
+    monkeypatch.setattr(tiff, "SYNC_EVERY", 8192)  # a background write-back every few members
     part = tmp_path / "b.zip"
     z = AppendZip(part)
     arrays = {f"c/{i}": np.full((16, 64), i, dtype="uint16") for i in range(60)}

@@ -6,8 +6,9 @@ touches; for the blocks of a cutout that cost 5 times the fetch. A `ChunkGrid` k
 
 - a chunk the block covers whole: encoded from the block at once and handed to `sink(key, bytes)` (the
   result's ZIP, cutouts/pipeline/writers/zipstream.py), or written as a file when there is no sink. The
-  bytes of an uncompressed chunk are a view of the thread's buffer: the sink writes them before returning. The
-  common case: BOSS's 512×512×16 cuboids hold whole 256×256×16 chunks when the box starts on the grid;
+  common case: BOSS's 512×512×16 cuboids hold whole 256×256×16 chunks when the box starts on the grid.
+  The bytes of an uncompressed chunk are a view of the thread's buffer: the sink writes them before
+  returning;
 - a chunk the block covers in part (a box off the grid, an isotropic level 1): a file in `folder`, read,
   merged and written again under that chunk's lock, so two blocks sharing it never lose each other's
   voxels. The writer adds these files to the result at the end.

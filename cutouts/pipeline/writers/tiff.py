@@ -57,6 +57,31 @@ def write_back_and_drop(fd):
         pass
 
 
+class WriteBack:
+    """A background write-back and drop-behind (write_back_and_drop) of descriptor `fd` every SYNC_EVERY
+    bytes written through the page cache. Thread-safe; join() before the descriptor is closed."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self._dirty = 0  # bytes written since the last background write-back started
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def count(self, nbytes):
+        with self._lock:
+            self._dirty += nbytes
+            if self._dirty >= SYNC_EVERY and (self._thread is None or not self._thread.is_alive()):
+                self._dirty = 0
+                self._thread = threading.Thread(target=write_back_and_drop, args=(self.fd,), daemon=True)
+                self._thread.start()
+
+    def join(self):
+        """Wait for the write-back in progress: it must not outlive the descriptor."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
 def open_direct(path):
     """A descriptor of `path` for O_DIRECT writes, or None where the file system has none (tmpfs)."""
     try:
@@ -147,9 +172,7 @@ class VolumeTiff:
         self.resumed = False  # True when open() found a usable temporary file from an earlier run
         self._fd = None
         self._direct = None  # a second descriptor opened with O_DIRECT, where the file system allows it
-        self._dirty = 0  # bytes written since the last background write-back started
-        self._syncer = None
-        self._lock = threading.Lock()
+        self._writeback = None  # the WriteBack of _fd
 
     def _existing_offset(self):
         """The image data offset of a temporary file left by an earlier run, or None if it is unusable."""
@@ -173,6 +196,7 @@ class VolumeTiff:
                                  self.channel_names)
             self.offset = offset
             self._fd = os.open(self.tmp_path, os.O_WRONLY)
+            self._writeback = WriteBack(self._fd)
             self._direct = open_direct(self.tmp_path) if offset % DIRECT_ALIGN == 0 else None
             if self.resume and not self.resumed:
                 os.fsync(self._fd)  # the header must be on disk before any block is recorded as written
@@ -213,7 +237,7 @@ class VolumeTiff:
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
         if buffered:
-            self._count_dirty(buffered)
+            self._writeback.count(buffered)
 
     def _write_direct(self, plane, offset):
         """Write one plane with O_DIRECT if it is aligned; False when it must go through the page cache."""
@@ -229,20 +253,11 @@ class VolumeTiff:
             return False
         return True
 
-    def _count_dirty(self, nbytes):
-        """Start a background write-back and drop-behind every SYNC_EVERY bytes written through the cache."""
-        with self._lock:  # blocks are written from several threads; pwrite itself needs no lock
-            self._dirty += nbytes
-            if self._dirty >= SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
-                self._dirty = 0
-                self._syncer = threading.Thread(target=write_back_and_drop, args=(self._fd,), daemon=True)
-                self._syncer.start()
-
     def _close_fd(self):
         """Close the file, after any background write-back on it (it must not outlive the descriptor)."""
-        if self._syncer is not None:
-            self._syncer.join()
-            self._syncer = None
+        if self._writeback is not None:
+            self._writeback.join()
+            self._writeback = None
         if self._direct is not None:
             os.close(self._direct)
             self._direct = None
@@ -271,8 +286,8 @@ class VolumeTiff:
     def commit(self):
         """fsync, close and rename the temporary file to its final name."""
         try:
-            if self._syncer is not None:
-                self._syncer.join()
+            if self._writeback is not None:
+                self._writeback.join()
             os.fsync(self._fd)
             os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_DONTNEED)  # drop-behind for the tail too
             self._close_fd()

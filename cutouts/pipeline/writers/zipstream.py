@@ -5,7 +5,7 @@ worker's disk, as long as fetching 0.6 MB from BOSS. Chunks therefore go straigh
 as they are encoded, one member each, appended under a lock; the central directory is written at close.
 A member's CRC is computed before the lock is taken, and its local header (sizes and CRC known) and bytes
 go out in one write, so the lock is held for the copy into the page cache only. Every SYNC_EVERY bytes a
-background thread writes the file back and drops its pages (as the TIFF writer does): an uncompressed
+background thread (tiff.WriteBack) writes the file back and drops its pages (as the TIFF writer does): an uncompressed
 OME-Zarr of 1 GB neither fills the page cache nor waits at the end for one long fsync.
 
 A member whose length is a multiple of 4 KiB, in page-aligned memory (an uncompressed chunk, from the chunk
@@ -29,7 +29,7 @@ import zlib
 
 import numpy as np
 
-from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, SYNC_EVERY, open_direct, write_back_and_drop
+from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, WriteBack, open_direct
 
 HEADER = struct.Struct(zipfile.structFileHeader)
 PADDING_ID = 0xD935  # the extra field id zipalign uses for its padding; readers skip ids they don't know
@@ -98,8 +98,7 @@ class AppendZip:
         self._zip = zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
         self._offset = raw.tell()  # where the next member goes
         self._direct = open_direct(self.path)  # None where the file system has no O_DIRECT
-        self._dirty = 0  # bytes written since the last background write-back started
-        self._syncer = None
+        self._writeback = WriteBack(raw.fileno())
         for info in kept:
             self.entries[info.filename] = info
 
@@ -132,12 +131,7 @@ class AppendZip:
                 _write_all(self._raw.fileno(), [header, data], self._offset)
             self._offset += len(header) + len(data)
             self.entries[name] = info
-            self._dirty += len(header) + (0 if direct else len(data))
-            if self._dirty >= SYNC_EVERY and (self._syncer is None or not self._syncer.is_alive()):
-                self._dirty = 0
-                self._syncer = threading.Thread(target=write_back_and_drop, args=(self._raw.fileno(),),
-                                                daemon=True)
-                self._syncer.start()
+            self._writeback.count(len(header) + (0 if direct else len(data)))
 
     def _write_direct(self, header, data):
         """The header through the page cache, the bytes after it with O_DIRECT; False (nothing written) when
@@ -159,12 +153,6 @@ class AppendZip:
             os.close(self._direct)
             self._direct = None
 
-    def _join_syncer(self):
-        """Wait for the background write-back: it must not outlive the descriptor."""
-        if self._syncer is not None:
-            self._syncer.join()
-            self._syncer = None
-
     def add_file(self, name, path):
         with open(path, "rb") as f:
             self.add(name, f.read())
@@ -172,7 +160,7 @@ class AppendZip:
     def close(self):
         """Write the central directory (every member once, the last one written of each name) and fsync."""
         with self.lock:
-            self._join_syncer()
+            self._writeback.join()
             self._close_direct()
             self._zip.filelist = list(self.entries.values())
             self._zip.NameToInfo = dict(self.entries)
@@ -186,7 +174,7 @@ class AppendZip:
     def abandon(self):
         """Close the file as it is (no directory): a resumed run takes it up, or it is deleted."""
         try:
-            self._join_syncer()
+            self._writeback.join()
             self._close_direct()
             self._zip.fp = None  # never write a directory for a file left unfinished
             self._raw.close()
