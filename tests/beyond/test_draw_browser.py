@@ -203,7 +203,8 @@ def test_over_the_cap_the_alternatives_follow_the_typing_and_the_command_copies(
     for name, v in {"x1": "256", "y1": "256", "z1": "164"}.items():  # 256 × 256 × 64 = 4 MiB, 1 MiB a 16-slice part
         page.fill(f'#cutout-form input[name="{name}"]', v)
     command = ("boss-cutout bossdb://demo/cortex/em --res 0 -x 0:256 -y 0:256 -z 100:164 "
-               f"--boss-url {devboss.url} --out demo_cortex_em_r0_x0-256_y0-256_z100-164 --token-file ~/.boss-token")
+               f"--boss-url {devboss.url} --out demo_cortex_em_r0_x0-256_y0-256_z100-164 --format ome-tiff "
+               "--token-file ~/.boss-token")  # the form's default format, OME-TIFF, carries over
     cli = page.locator("#size .alt-cli pre.cli-command")
     page.wait_for_function(f"t => ({CLI}).innerText === t", arg=command)
     assert "over the 2.10 MB cap" in page.inner_text("#size .size-current")
