@@ -276,6 +276,7 @@ def main():
             from django.core.cache import cache
             from django.db import connection
 
+            from cutouts.pipeline.writers import block_buffers
             from devboss.testing import login_token, start_worker, worker_env
 
             alice = get_user_model().objects.create_user("alice", email="alice@example.org")
@@ -310,6 +311,7 @@ def main():
                     r = run_child("fetch", {"boss_url": devboss.url, "token": token, "box": box,
                                             "block_bytes": settings.CUTOUT_BLOCK_BYTES,
                                             "concurrency": settings.CUTOUT_FETCH_CONCURRENCY,
+                                            "buffers": block_buffers(args.format, args.compression),
                                             "cpus": client_cpus})
                     r["server_cpu"] = cpu_seconds(devboss.proc) - before
                     print(f"(a) done in {r['seconds']:.2f} s (first block {r['first_block']:.2f} s)", flush=True)

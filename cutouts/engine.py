@@ -84,7 +84,8 @@ class JobRun:
         saved = _load_progress(folder)
         self.done = set(saved.get("done", []))  # "channel/block key" of every block written
         self.published = saved.get("parts", [])
-        self.read = BlockReader(job_session(job), self.spec)
+        self.read = BlockReader(job_session(job), self.spec,
+                                buffers=writers.block_buffers(self.spec.format, self.spec.compression))
         self.saved_at = time.monotonic()
 
     def save(self):

@@ -52,8 +52,9 @@ def tasks_for(spec: CutoutSpec, blocks_of, channels=None):
 
 class BufferPool:
     """A few page-aligned buffers shared by the reading threads, one per block between its decoding and the
-    end of its write. Fewer than the threads: a thread spends most of a block waiting for BOSS's answer,
-    holding no buffer, so two buffers serve three threads and memory stays at two blocks, not three."""
+    end of its write. No more than the threads: a thread spends most of a block waiting for BOSS's answer,
+    holding no buffer, so two buffers serve three threads and memory stays at two blocks. A web job whose
+    writer holds nothing of its own takes three (cutouts.pipeline.writers.block_buffers)."""
 
     def __init__(self, count=2):
         self.count, self.made, self.free = count, 0, []

@@ -159,6 +159,14 @@ def test_layout_questions_are_answered_by_each_format():
     assert writers.FORMATS["ome-zarr"].layout_problem([EM, SEG]) is None
 
 
+def test_a_third_block_buffer_only_where_the_writer_writes_straight_from_the_buffers():
+    for fmt in ("ome-tiff", "imagej-tiff", "tiff-zip"):
+        assert writers.block_buffers(fmt, "none") == 3
+        assert writers.block_buffers(fmt, "deflate") == 2  # compressed segments are held besides the blocks
+    for compression in ("none", "lz4", "zstd"):
+        assert writers.block_buffers("ome-zarr", compression) == 2  # chunks and level 1 are held besides
+
+
 def test_recipes_and_the_command_line_name_the_box():
     s = spec((EM, SEG))
     assert recipes.rest_url(s, "em") == "http://boss.test/v1/cutout/c/e/em/0/500:1100/0:40/10:40/"
