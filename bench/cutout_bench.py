@@ -24,6 +24,7 @@ CPUs (`--cores`, both by default, one after the other in the same run):
 """
 import argparse
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -210,7 +211,7 @@ def median(runs):
     return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2] if runs else None
 
 
-def report(a, b, c, c_rss, label="", d=None, parts=None):
+def report(a, b, c, c_rss, label="", d=None, parts=None, pairs=()):
     if label:
         print(f"\n== {label}")
 
@@ -237,6 +238,12 @@ def report(a, b, c, c_rss, label="", d=None, parts=None):
           f"{os.cpu_count()} CPUs, shared with whatever else runs")
     print(f"c/a = {rate['c'] / rate['a']:.2f}   c/b = {rate['c'] / rate['b']:.2f}   "
           f"(target c/a >= 0.85, worker peak <= 256 MB)")
+    if pairs:
+        # Each (c) against the (a) run just before it: the machine's speed drifts between runs (here (a) alone
+        # swings by a third), and a pair sees one speed. Their median next to the ratio of the medians above.
+        ratios = sorted(pa["seconds"] / pc["seconds"] for pa, pc in pairs)
+        print(f"c/a per pair of runs: median {statistics.median(ratios):.2f} "
+              f"({', '.join(f'{r:.2f}' for r in ratios)})")
     if d:
         # What the machine lets any job reach: the slower of the fetch and, for a file as large as the box, the disk.
         file_bytes = c.get("file") or c["bytes"]
@@ -372,6 +379,7 @@ def main():
                 spread = {k: [round(r["seconds"], 2) for r in runs] for k, runs in (("a", runs_a), ("c", runs_c))}
                 worst = max(runs_c, key=lambda r: r["rss"], default={})
                 report(a, b, c, worst.get("rss", 0), d=median(runs_d), parts=worst.get("rss_parts"),
+                       pairs=list(zip(runs_a, runs_c)),
                        label=f"{layout}, {args.format}, compression {args.compression}: devboss on CPU "
                              f"{server_cpus}, client on CPU {client_cpus}; medians of {args.repeat} (seconds: "
                              f"a {spread['a']}, c {spread['c']}, d {[round(r['seconds'], 2) for r in runs_d]})")
