@@ -284,23 +284,37 @@ def detail_of(experiment, frame, channels, reported=None):
     return detail
 
 
+def _channels_and_levels(who, collection, experiment, refresh):
+    """(channels, the downsample route's level table or None, why BOSS refused it or None)."""
+    channels = get_channels(who, collection, experiment, refresh=refresh)
+    if not channels:
+        return channels, None, None
+    # The level table follows from the frame and hierarchy method, not the channel: the first one's
+    # suffice. BOSS refuses it for frames it can't downsample (x voxel != y voxel: 400); then the
+    # portal computes it by BOSS's own rule, since the base level is served all the same.
+    try:
+        return channels, get_levels(who, collection, experiment, channels[0].name, refresh=refresh), None
+    except errors.BossBadRequest:
+        return channels, None, None
+    except (errors.BossForbidden, errors.BossNotFound) as exc:
+        return channels, None, exc.message
+
+
 @_cached("experiment-detail")
 def get_experiment_detail(user, collection, experiment, refresh=False):
+    """The experiment, its frame, its channels and its levels. The channels and levels are asked for while
+    the experiment and then its frame are: three round trips to BOSS instead of five (a form's validation
+    and an experiment page's first view wait for them). BOSS's errors keep their order: the experiment's,
+    the frame's, then the channels'."""
     who = caller(user)
-    exp = get_experiment(who, collection, experiment, refresh=refresh)
-    frame = get_coord_frame(who, exp.coord_frame, refresh=refresh)
-    channels = get_channels(who, collection, experiment, refresh=refresh)
-    reported = None
-    if channels:
-        # The level table follows from the frame and hierarchy method, not the channel: the first one's
-        # suffice. BOSS refuses it for frames it can't downsample (x voxel != y voxel: 400); then the
-        # portal computes it by BOSS's own rule, since the base level is served all the same.
-        try:
-            reported = get_levels(who, collection, experiment, channels[0].name, refresh=refresh)
-        except errors.BossBadRequest:
-            pass
-        except (errors.BossForbidden, errors.BossNotFound) as exc:
-            return ExperimentDetail(exp, frame, channels, levels_error=exc.message)
+    who.session  # made in this thread, shared by the other
+    with ThreadPoolExecutor(1) as pool:
+        rest = pool.submit(_channels_and_levels, who, collection, experiment, refresh)
+        exp = get_experiment(who, collection, experiment, refresh=refresh)
+        frame = get_coord_frame(who, exp.coord_frame, refresh=refresh)
+        channels, reported, levels_error = rest.result()
+    if levels_error is not None:
+        return ExperimentDetail(exp, frame, channels, levels_error=levels_error)
     return detail_of(exp, frame, channels, reported)
 
 

@@ -1,4 +1,5 @@
 """portal.boss.client: typed results from devboss, BOSS failures mapped to the portal's errors, caching."""
+import time
 from unittest import mock
 
 import pytest
@@ -106,6 +107,28 @@ def test_a_second_read_within_the_lifetime_makes_no_request(boss, counting):
     assert sent >= 6  # experiment, frame, channel list, three channels, levels
     assert client.get_experiment_detail(ANON, "demo", "cortex") == first
     assert len(counting.urls) == sent
+
+
+def test_the_channels_are_asked_for_while_the_experiment_and_its_frame_are(boss):
+    sent = []
+    real = requests.adapters.HTTPAdapter.send
+
+    def send(adapter, request, *args, **kwargs):
+        sent.append(request.url.split("/v1/", 1)[1])
+        if request.url.rstrip("/").endswith("/experiment/cortex"):
+            time.sleep(0.3)  # a slow answer: the other branch goes on meanwhile
+        return real(adapter, request, *args, **kwargs)
+
+    with mock.patch.object(requests.adapters.HTTPAdapter, "send", autospec=True, side_effect=send):
+        detail = client.get_experiment_detail(ANON, "demo", "cortex")
+    assert [c.name for c in detail.channels] == ["em", "fluo", "seg"] and detail.levels
+    frame = next(i for i, url in enumerate(sent) if url.startswith("coord/"))
+    assert any(url.startswith("downsample/") for url in sent[:frame])  # channels and levels came first
+
+
+def test_the_experiments_error_comes_first(boss):
+    with pytest.raises(errors.BossNotFound, match="nope"):  # its channel list is missing too
+        client.get_experiment_detail(ANON, "demo", "nope")
 
 
 def test_refresh_bypasses_the_cache(boss, counting):
