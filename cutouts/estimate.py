@@ -61,9 +61,12 @@ def compressed_bytes(data, fmt, compression):
         return sum(len(codec.encode(np.ascontiguousarray(data[z:z + cz, y:y + cy, x:x + cx])))
                    for z in range(0, data.shape[0], cz) for y in range(0, data.shape[1], cy)
                    for x in range(0, data.shape[2], cx))
-    from cutouts.pipeline.writers.ctiff import CODECS
+    from cutouts.pipeline.writers import FORMATS
+    from cutouts.pipeline.writers.ctiff import encoder, uses_predictor
+    from cutouts.pipeline.writers.tiff import effective_flavour
 
-    encode = CODECS[compression][1]
+    flavour = effective_flavour(getattr(FORMATS.get(fmt), "flavour", "ome"), data.dtype)
+    encode = encoder(compression, uses_predictor(flavour, data.dtype))
     return sum(len(encode(np.ascontiguousarray(plane))) for plane in data)
 
 

@@ -33,6 +33,7 @@ def test_an_ome_tiff_is_compressed_and_holds_the_box(tmp_path, compression, tag,
     name, _ = produce(tmp_path, spec((EM,), "ome-tiff", compression, box))
     with tifffile.TiffFile(tmp_path / name) as tif:
         assert tif.is_ome and tif.pages[0].compression.name == tag
+        assert tif.pages[0].predictor == tifffile.PREDICTOR.HORIZONTAL  # rows stored as differences
         assert np.array_equal(tif.asarray(), expected(EM, box))
         assert 'PhysicalSizeZ="40.0"' in tif.ome_metadata
     assert (tmp_path / name).stat().st_size < raw_bytes((EM,), box) / 2  # the source is smooth: it packs well
@@ -43,6 +44,7 @@ def test_an_imagej_tiff_takes_deflate_and_stays_a_hyperstack_fiji_opens(tmp_path
     name, _ = produce(tmp_path, spec((FLUO,), "imagej-tiff", "deflate"))
     with tifffile.TiffFile(tmp_path / name) as tif:
         assert tif.is_imagej and tif.pages[0].compression.name == "ADOBE_DEFLATE"
+        assert tif.pages[0].predictor == tifffile.PREDICTOR.NONE  # as Fiji's own opener has always read them
         assert tif.imagej_metadata["spacing"] == 40.0 and tif.imagej_metadata["unit"] == "nm"
         assert not tif.pages[0].is_tiled  # ImageJ's own opener reads strips only
         assert np.array_equal(tif.asarray(), expected(FLUO, NARROW))
@@ -56,6 +58,7 @@ def test_a_tiff_zip_compresses_each_channel_uint64_labels_included(tmp_path):
             member = next(n for n in zf.namelist() if f"_{channel.name}_" in n)
             with tifffile.TiffFile(io.BytesIO(zf.read(member))) as tif:
                 assert tif.pages[0].compression.name == "ZSTD"
+                assert (tif.pages[0].predictor == tifffile.PREDICTOR.HORIZONTAL) == (channel is EM)  # not uint64
                 assert np.array_equal(tif.asarray(), expected(channel, NARROW))
     assert (tmp_path / name).stat().st_size < raw_bytes((EM, SEG), NARROW) / 2
 

@@ -33,6 +33,27 @@ CODECS = {
 }
 
 
+def uses_predictor(flavour, dtype):
+    """Whether a compressed TIFF stores each row as differences from the voxel to its left (TIFF's horizontal
+    predictor, Predictor 2, which tifffile, Bio-Formats (Fiji's File > Import), libtiff and GDAL undo).
+
+    For 8-bit voxels only. Neighbouring voxels are alike, so the differences pack better at the same speed:
+    8-bit EM-like images with Poisson noise 0.86 -> 0.74 of their bytes with zstd and 0.85 -> 0.74 with
+    deflate, with heavier noise 0.90 -> 0.87; devboss's smooth EM 0.055 -> 0.010. For 16-bit fluorescence-like
+    images the measurements were mixed (Poisson counts x10: 0.70 -> 0.62, but zstd 36 % slower; low counts: 5 %
+    larger), so 16-bit files keep plain rows. Never in ImageJ-flavoured files, which Fiji's own opener reads."""
+    dtype = np.dtype(dtype)
+    return flavour != "imagej" and dtype.kind in "ui" and dtype.itemsize == 1
+
+
+def encoder(compression, predictor):
+    """The function that compresses one segment (a 2-D array) as the file stores it."""
+    encode = CODECS[compression][1]
+    if not predictor:
+        return encode
+    return lambda data: encode(imagecodecs.delta_encode(data, axis=-1))
+
+
 def _edges_gcd(starts, base):
     step = base
     for s in starts:
@@ -71,6 +92,7 @@ class CompressedTiff(VolumeTiff):
         if self.flavour == "imagej" and compression != "deflate":
             compression = "deflate"  # what ImageJ's own opener reads
         self.compression = compression
+        self.predictor = uses_predictor(self.flavour, self.dtype)
         self.rows, self.cols = segment
         self.staging = self.path + ".segments"
         self.index = {}  # (page, segment) -> (offset, length) in the staging file
@@ -101,7 +123,7 @@ class CompressedTiff(VolumeTiff):
             raise WriterError(f"block {data.shape} at z={z0} y={y0} x={x0} does not fit the volume {self.zyx}")
         if y0 % self.rows or (not self.strips and x0 % self.cols):
             raise WriterError(f"block at y={y0} x={x0} is off the file's {self.rows}x{self.cols} segments")
-        encode = CODECS[self.compression][1]
+        encode = encoder(self.compression, self.predictor)
         across = 1 if self.strips else -(-x_n // self.cols)
         for dz in range(bz):
             page = (t * self.channels + c) * z_n + z0 + dz
@@ -153,7 +175,7 @@ class CompressedTiff(VolumeTiff):
             if len(self.index) != self._segments_per_page() * (int(np.prod(self.shape[:-2])) or 1):
                 raise WriterError("the TIFF is missing blocks")
             tifffile.imwrite(self.tmp_path, data=self._segments(), compression=CODECS[self.compression][0],
-                             **layout, **options)
+                             predictor=self.predictor, **layout, **options)
             with open(self.tmp_path, "rb+") as f:
                 os.fsync(f.fileno())
             os.replace(self.tmp_path, self.path)
