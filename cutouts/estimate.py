@@ -17,6 +17,7 @@ from django.core.cache import cache
 import bossdb
 from bossdb.errors import BossError
 from bossdb.geometry import CUBOID, DTYPE_BYTES
+from cutouts.pipeline.writers.base import uncompressed
 
 CACHE_SECONDS = 600
 
@@ -93,7 +94,7 @@ def channel_ratio(session, user, collection, experiment, channel, datatype, reso
 def estimate(session, user, collection, experiment, channels, resolution, box, times, fmt, compression):
     """{"bytes": expected size of the result, "ratio": of its raw bytes} for `channels` [(name, datatype)],
     or None when it can't be estimated (no compression, or BOSS failed on the sample)."""
-    if compression in (None, "", "none"):
+    if uncompressed(compression):
         return None
     voxels = 1
     for lo, hi in box.values():

@@ -17,7 +17,7 @@ import numpy as np
 from bossdb.geometry import Box
 from cutouts.pipeline.fetch import Task
 from cutouts.pipeline.spec import CutoutSpec
-from cutouts.pipeline.writers.base import WriterError  # noqa: F401 (re-exported)
+from cutouts.pipeline.writers.base import WriterError, uncompressed  # noqa: F401 (WriterError re-exported)
 from cutouts.pipeline.writers.ctiff import COMPRESSIONS, CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 from cutouts.pipeline.writers.zarr import OmeZarrZip, layout_problem as zarr_layout_problem
@@ -107,12 +107,17 @@ def tiff_for(job, path, channel, channels=1, channel_names=(), flavour="ome"):
     spec, box, dtype = job.spec, job.box, channel.datatype
     options = {"flavour": flavour, "channels": channels, "times": box.time_samples, "channel_names": channel_names,
                "resume": job.resume}
-    if spec.compression in (None, "", "none"):
+    if uncompressed(spec.compression):
         return VolumeTiff(path, box.shape_zyx, dtype, spec.calibration, **options)
     blocks = job.blocks[channel.name]  # a channel's blocks depend on its datatype
     rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in blocks]
     segment = segment_shape(box.shape_zyx, rel, effective_flavour(flavour, dtype))
     return CompressedTiff(path, box.shape_zyx, dtype, spec.calibration, spec.compression, segment, **options)
+
+
+def writes_tiffs(fmt):
+    """Whether the web format `fmt` writes TIFFs (its Format has a TIFF flavour)."""
+    return bool(getattr(FORMATS.get(fmt), "flavour", None))
 
 
 def block_buffers(fmt, compression):
@@ -122,14 +127,13 @@ def block_buffers(fmt, compression):
     0.83-0.88 with two, in five pairs of alternating runs; worker peak 237 MB against 201). Two where the writer
     keeps encoded copies of its own (compressed TIFF segments, OME-Zarr chunks and level 1): a third block takes
     an OME-Zarr job to 254-256 MB."""
-    straight = getattr(FORMATS.get(fmt), "flavour", None) and compression in (None, "", "none")
-    return 3 if straight else 2
+    return 3 if writes_tiffs(fmt) and uncompressed(compression) else 2
 
 
 def compression_problem(fmt, compression, box, channels, block_bytes):
     """Why a compressed TIFF of `fmt` can't hold this box (its segments must not straddle blocks), or None:
     asked at submit, so the job never fails on it."""
-    if compression in (None, "", "none") or fmt not in FORMATS or not getattr(FORMATS[fmt], "flavour", None):
+    if uncompressed(compression) or not writes_tiffs(fmt):
         return None
     from cutouts.pipeline.plan import plan_blocks
 

@@ -1,4 +1,9 @@
-"""What every writer shares: its error, and the description of one file to produce."""
+"""What every writer shares: its error, and what "no compression" is called."""
+
+
+def uncompressed(compression):
+    """True for no compression: "none", or none given (an older job or a caller that left it out)."""
+    return compression in (None, "", "none")
 
 
 class WriterError(Exception):

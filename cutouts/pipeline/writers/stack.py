@@ -15,7 +15,7 @@ import numpy as np
 
 from bossdb.geometry import Box
 from cutouts.pipeline.plan import plan_blocks
-from cutouts.pipeline.writers.base import WriterError
+from cutouts.pipeline.writers.base import WriterError, uncompressed
 from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 
@@ -64,7 +64,7 @@ def make_plan(spec, block_bytes):
     """The Plan of a single-channel `spec` in its format (tiff-stack or ome-tiff)."""
     dtype = spec.channels[0].datatype
     box = spec.box
-    if getattr(spec, "compression", "none") not in (None, "", "none") and spec.format == "tiff-stack":
+    if not uncompressed(getattr(spec, "compression", "none")) and spec.format == "tiff-stack":
         # ImageJ files are compressed in strips (whole rows: what Fiji's own opener reads), so their blocks
         # must be whole rows: grow the blocks up to WHOLE_ROWS_BYTES for it (else the writer says why not).
         rows = plan_blocks(box, dtype, WHOLE_ROWS_BYTES)
@@ -86,7 +86,7 @@ def make_plan(spec, block_bytes):
 def _writer(plan):
     """VolumeTiff, or a CompressedTiff maker with the plan's compression and segments (see ctiff.py)."""
     compression = getattr(plan.spec, "compression", "none")
-    if compression in (None, "", "none"):
+    if uncompressed(compression):
         return VolumeTiff
     box = plan.box
     rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in plan.blocks]

@@ -28,7 +28,7 @@ from math import ceil
 import numpy as np
 
 from cutouts.pipeline.writers import ngff
-from cutouts.pipeline.writers.base import WriterError
+from cutouts.pipeline.writers.base import WriterError, uncompressed
 from cutouts.pipeline.writers.chunks import ChunkGrid, every_other
 from cutouts.pipeline.writers.zipstream import AppendZip
 
@@ -43,7 +43,7 @@ BLOSC = {"lz4": 5, "zstd": 3}
 
 def blosc_codec(compression, dtype):
     """The Blosc codec of `compression` (BLOSC) for voxels of `dtype`; None for "none"."""
-    if compression in (None, "", "none"):
+    if uncompressed(compression):
         return None
     from numcodecs import Blosc
 
