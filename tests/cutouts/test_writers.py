@@ -110,3 +110,46 @@ def test_blocks_written_from_several_threads_with_drop_behind_land_in_place(tmp_
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(put, reversed(blocks)))  # out of file order, four at a time
     np.testing.assert_array_equal(tifffile.imread(path), data)
+
+
+def test_rows_narrower_than_the_file_leave_the_page_cache_only_once_every_block_beside_them_is_in(tmp_path,
+                                                                                                   monkeypatch):
+    """A box wider than a block is written in part rows, a page of which the blocks beside it share. Each band
+    of rows is handed to drop-behind once, when its last block is in, and never sooner: what the file holds
+    in those rows at that moment is already the final data."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cutouts.pipeline.writers import tiff as writers
+
+    data = np.random.default_rng(11).integers(0, 255, (32, 1100, 1300), dtype=np.uint8)
+    box = Box((0, 1300), (0, 1100), (0, 32))
+    blocks = plan_blocks(box, data.dtype, max_bytes=512 * 512 * 16)
+    assert all(b.x != box.x for b in blocks)  # part rows only
+    path = tmp_path / "narrow.ome.tif"
+    advised, early = [], []
+    real = writers.advise_dontneed
+
+    def record(fd, ranges):
+        for offset, length in ranges:
+            advised.append((offset, length))
+            with open(out.tmp_path, "rb") as f:
+                got = np.frombuffer(os.pread(f.fileno(), length, offset), np.uint8)
+            rows = (offset - out.offset) // 1300
+            want = data.reshape(-1, 1300)[rows:rows + length // 1300].ravel()
+            if not np.array_equal(got, want):
+                early.append((offset, length))
+        real(fd, ranges)
+
+    monkeypatch.setattr(writers, "advise_dontneed", record)
+    with VolumeTiff(path, data.shape, data.dtype, calibration((4, 4, 40), "nanometers", 0)) as out:
+        def put(b):
+            out.write_block(data[b.z[0]:b.z[1], b.y[0]:b.y[1], b.x[0]:b.x[1]], b.z[0], b.y[0], b.x[0])
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(put, reversed(blocks)))
+        bands = {(b.z, b.y) for b in blocks}
+        band_ranges = sum((b.z[1] - b.z[0]) for b in blocks if b.x[0] == 0)
+        assert len(set(advised)) == band_ranges == sum(z1 - z0 for (z0, z1), _ in bands)
+        assert not early
+        assert out._bands == {}
+    np.testing.assert_array_equal(tifffile.imread(path), data)

@@ -57,13 +57,28 @@ def write_back_and_drop(fd):
         pass
 
 
+def advise_dontneed(fd, ranges):
+    """POSIX_FADV_DONTNEED on each (offset, length): starts writing back the dirty pages within, drops the
+    clean ones, and keeps a page a range covers in part (rows beside the range may share it)."""
+    try:
+        for offset, length in ranges:
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+    except OSError:  # the final fsync reports real trouble
+        pass
+
+
 class WriteBack:
     """A background write-back and drop-behind (write_back_and_drop) of descriptor `fd` every SYNC_EVERY
-    bytes written through the page cache. Thread-safe; join() before the descriptor is closed."""
+    bytes written through the page cache. Thread-safe; join() before the descriptor is closed.
+
+    Writes of part rows (blocks narrower than the file) are not counted: a page of theirs is shared with the
+    blocks beside them in x, and dropped before those are written it would be read back from the disk
+    first. They report the ranges they complete instead (filled())."""
 
     def __init__(self, fd):
         self.fd = fd
         self._dirty = 0  # bytes written since the last background write-back started
+        self._filled = []  # the last ranges filled(), each dropped two calls later
         self._thread = None
         self._lock = threading.Lock()
 
@@ -74,6 +89,15 @@ class WriteBack:
                 self._dirty = 0
                 self._thread = threading.Thread(target=write_back_and_drop, args=(self.fd,), daemon=True)
                 self._thread.start()
+
+    def filled(self, ranges):
+        """`ranges` [(offset, length)] are complete: their write-back starts now, and two calls later, written
+        back by then, they leave the page cache (a page still being written stays until the final fsync)."""
+        with self._lock:
+            self._filled.append(ranges)
+            old = self._filled.pop(0) if len(self._filled) > 2 else []
+        advise_dontneed(self.fd, ranges)
+        advise_dontneed(self.fd, old)
 
     def join(self):
         """Wait for the write-back in progress: it must not outlive the descriptor."""
@@ -173,6 +197,8 @@ class VolumeTiff:
         self._fd = None
         self._direct = None  # a second descriptor opened with O_DIRECT, where the file system allows it
         self._writeback = None  # the WriteBack of _fd
+        self._bands = {}  # rows written by part-row blocks: (t, c, z0, bz, y0, by) -> {x0: bx}
+        self._bands_lock = threading.Lock()
 
     def _existing_offset(self):
         """The image data offset of a temporary file left by an earlier run, or None if it is unusable."""
@@ -221,7 +247,7 @@ class VolumeTiff:
         if z0 < 0 or y0 < 0 or x0 < 0 or z0 + bz > z_n or y0 + by > y_n or x0 + bx > x_n:
             raise WriterError(f"block {data.shape} at z={z0} y={y0} x={x0} does not fit the volume {self.zyx}")
         item = self.dtype.itemsize
-        buffered = 0
+        buffered, part_rows = 0, False
         try:
             for dz in range(bz):
                 plane = self._plane_offset(t, c, z0 + dz)
@@ -229,15 +255,32 @@ class VolumeTiff:
                     if not self._write_direct(data[dz], plane + y0 * x_n * item):
                         os.pwrite(self._fd, memoryview(data[dz]), plane + y0 * x_n * item)
                         buffered += data[dz].nbytes
-                else:
-                    # Part rows: no drop-behind (it would drop pages that the neighbouring blocks of these
-                    # rows write into next, which then must be read back from disk first).
+                else:  # part rows: one write per row
                     for dy in range(by):
                         os.pwrite(self._fd, memoryview(data[dz, dy]), plane + ((y0 + dy) * x_n + x0) * item)
+                    part_rows = True
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
         if buffered:
             self._writeback.count(buffered)
+        if part_rows:
+            filled = self._rows_filled(t, c, z0, bz, y0, by, x0, bx)
+            if filled:
+                self._writeback.filled(filled)
+
+    def _rows_filled(self, t, c, z0, bz, y0, by, x0, bx):
+        """The ranges of the file [(offset, length)] that this part-row block completed: rows y0..y0+by of
+        planes z0..z0+bz, once the blocks side by side in x across them are all written (the planner cuts
+        every row of blocks at the same z and y); else []. A block written twice counts once."""
+        key = (t, c, z0, bz, y0, by)
+        with self._bands_lock:
+            columns = self._bands.setdefault(key, {})
+            columns[x0] = bx
+            if sum(columns.values()) < self.zyx[2]:
+                return []
+            del self._bands[key]
+        row = self.zyx[2] * self.dtype.itemsize
+        return [(self._plane_offset(t, c, z0 + dz) + y0 * row, by * row) for dz in range(bz)]
 
     def _write_direct(self, plane, offset):
         """Write one plane with O_DIRECT if it is aligned; False when it must go through the page cache."""
