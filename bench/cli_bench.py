@@ -53,20 +53,24 @@ def measure(argv, env):
     return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
-def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), compression="none"):
+def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), compression="none", block_mb=None):
     """(a) the fetch limit (the command line's blocks and workers, nothing written) and boss-cutout in each
     format, alternating, `repeat` times; intern's script once (it is far behind). Medians."""
     from bench.children import run_child
     from cutouts.cli.args import DEFAULT_BLOCK_MB
+    from cutouts.pipeline.writers.base import uncompressed
+    from cutouts.pipeline.writers.stack import WHOLE_ROWS
 
     nbytes = x1 * y1 * z1
+    block_mb = block_mb or DEFAULT_BLOCK_MB
     runs = {"fetch limit (4 in flight, nothing written)": [], WHOLE: []}
     out = os.path.join(work, "cli")
     for _ in range(repeat):
         start = time.perf_counter()
         r = run_child("fetch", {"boss_url": server.url, "token": "public", "scheme": "Token",
                                 "box": {"x": (0, x1), "y": (0, y1), "z": (0, z1)},
-                                "block_bytes": DEFAULT_BLOCK_MB * 1024 * 1024, "concurrency": 4})
+                                "block_bytes": block_mb * 1024 * 1024, "concurrency": 4,
+                                "whole_rows": WHOLE_ROWS if uncompressed(compression) else 2})
         runs["fetch limit (4 in flight, nothing written)"].append((r["seconds"], r["rss_self"] / 2**20))
         runs[WHOLE].append((time.perf_counter() - start, r["rss_self"] / 2**20))
         os.makedirs(out, exist_ok=True)
@@ -76,7 +80,7 @@ def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), 
         for fmt in formats:
             cli = [sys.executable, "-m", "cutouts.cli", "bossdb://demo/large/em", "-x", f"0:{x1}", "-y", f"0:{y1}",
                    "-z", f"0:{z1}", "--out", out, "--boss-url", server.url, "--quiet", "--format", fmt,
-                   "--compression", compression]
+                   "--compression", compression, "--block-mb", str(block_mb)]
             runs.setdefault(f"boss-cutout ({fmt}, 4 workers)", []).append(measure(cli, {}))
             shutil.rmtree(out)
     path = os.path.join(work, "intern.tif")
@@ -108,13 +112,17 @@ def main():
     parser.add_argument("--z", type=int, default=128, help="slices of the 4096x4096 box (128: 2.1 GB)")
     parser.add_argument("--repeat", type=int, default=5, help="alternating runs of each (medians)")
     parser.add_argument("--compression", default="none", help="boss-cutout's --compression")
+    parser.add_argument("--block-mb", type=int, help="the blocks' MB, for the fetch limit and boss-cutout alike "
+                        "(8: blocks 1024 voxels wide, narrower than the box, so written in part rows, as a "
+                        "uint8 box wider than 4096 voxels is at the default)")
     args = parser.parse_args()
     box = (4096, 4096, args.z)
     with tempfile.TemporaryDirectory(prefix="cli-bench-") as tmp:
         os.makedirs(os.path.join(tmp, "devboss"))
         server = start_devboss(os.path.join(tmp, "devboss"))
         try:
-            nbytes, rows = run(server, tmp, *box, repeat=args.repeat, compression=args.compression)
+            nbytes, rows = run(server, tmp, *box, repeat=args.repeat, compression=args.compression,
+                               block_mb=args.block_mb)
         finally:
             procs.stop(server.proc)
     print_table(nbytes, box, rows)

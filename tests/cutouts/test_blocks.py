@@ -66,3 +66,29 @@ def test_blocks_take_whole_rows_when_that_at_most_doubles_them():
     box = Box((0, 4096), (0, 4096), (0, 64))
     assert block_shape(box, "uint8", 16 * 2**20) == (4096, 512, 16)  # 32 MiB, one write per plane
     assert max(np.prod(b.shape_zyx) for b in plan_blocks(box, "uint8", 16 * 2**20)) <= 2 * 16 * 2**20
+
+
+def test_a_caller_holding_fewer_blocks_takes_whole_rows_up_to_four_times_the_budget():
+    """The command line holds two blocks, not three: rows across an 8192-wide uint8 box (64 MiB) instead of
+    part rows 2048 wide, which cost 5-6 times as much to write; wider than that, the budget holds."""
+    wide = Box((0, 8192), (0, 4096), (0, 64))
+    assert block_shape(wide, "uint8", 16 * 2**20) == (2048, 512, 16)
+    assert block_shape(wide, "uint8", 16 * 2**20, whole_rows=4) == (8192, 512, 16)
+    assert block_shape(Box((0, 4096), (0, 512), (0, 16)), "uint16", 16 * 2**20, whole_rows=4) == (4096, 512, 16)
+    wider = Box((0, 8704), (0, 4096), (0, 64))
+    assert block_shape(wider, "uint8", 16 * 2**20, whole_rows=4)[0] == 2048
+    blocks = plan_blocks(wide, "uint8", 16 * 2**20, whole_rows=4)
+    assert all(b.x == wide.x for b in blocks)
+    assert max(np.prod(b.shape_zyx) for b in blocks) == 4 * 16 * 2**20
+
+
+def test_the_command_line_plans_whole_rows_up_to_four_times_its_budget_uncompressed_only(tmp_path):
+    from bossdb.geometry import Box as GBox
+    from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
+    from cutouts.pipeline.writers.stack import make_plan
+
+    box = GBox((0, 8192), (0, 1024), (0, 32))
+    plans = {c: make_plan(CutoutSpec("http://boss.test", "c", "e", (ChannelSpec("em", "uint8"),), 0, box,
+                                     format="ome-tiff", compression=c), 16 * 2**20) for c in ("none", "zstd")}
+    assert {b.x for b in plans["none"].blocks} == {(0, 8192)}
+    assert {b.x[1] - b.x[0] for b in plans["zstd"].blocks} == {2048}  # a compressed file keeps its own sizing

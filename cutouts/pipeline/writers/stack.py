@@ -21,6 +21,10 @@ from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 
 FORMATS = ("tiff-stack", "ome-tiff")
 WHOLE_ROWS_BYTES = 48 * 1024 * 1024  # a compressed tiff-stack's blocks: up to 3 in flight stay under 256 MB
+# Uncompressed, the command line holds two blocks (its BlockReader's buffers) and nothing else of their size:
+# rows across the whole box up to 4 times its block budget (64 MB at the default 16: uint8 boxes up to 8192
+# voxels wide, uint16 up to 4096) keep it near 200 MB and write each plane of a block in one piece.
+WHOLE_ROWS = 4
 
 
 @dataclass
@@ -70,7 +74,8 @@ def make_plan(spec, block_bytes):
         rows = plan_blocks(box, dtype, WHOLE_ROWS_BYTES)
         if all(b.x == box.x for b in rows):
             block_bytes = max(block_bytes, max(prod(b.shape_zyx) for b in rows) * np.dtype(dtype).itemsize)
-    blocks = plan_blocks(box, dtype, block_bytes)
+    blocks = plan_blocks(box, dtype, block_bytes,
+                         whole_rows=WHOLE_ROWS if uncompressed(getattr(spec, "compression", "none")) else 2)
     if spec.format == "ome-tiff":
         suffix = ".tif" if effective_flavour("ome", dtype) != "ome" else ".ome.tif"
         return Plan(spec, box, dtype, blocks, [Slab("all", box.t[0], box.z, blocks, [spec.stem() + suffix])])
