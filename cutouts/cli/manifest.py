@@ -50,10 +50,10 @@ class Manifest:
                 self.finished = True
         return self.request is not None
 
-    def _append(self, entry):
+    def _append(self, *entries):
         if self._file is None:
             self._file = open(self.path, "a", encoding="utf-8")
-        self._file.write(json.dumps(entry) + "\n")
+        self._file.write("".join(json.dumps(entry) + "\n" for entry in entries))
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -68,9 +68,10 @@ class Manifest:
         except (TypeError, KeyError, IndexError):
             return ""
 
-    def record(self, channel, bid):
-        self.done.setdefault(channel, set()).add(bid)
-        self._append({"channel": channel, "block": bid})
+    def record_all(self, channel, bids):
+        """Record finished blocks of `channel`, with one fsync."""
+        self.done.setdefault(channel, set()).update(bids)
+        self._append(*({"channel": channel, "block": bid} for bid in bids))
 
     def finish(self):
         self.finished = True
@@ -83,14 +84,14 @@ class Manifest:
 
 
 class ChannelLog:
-    """One channel's finished blocks in the manifest: `done` (a set, shared with the manifest) and record()."""
+    """One channel's finished blocks in the manifest: `done` (a set, shared with the manifest) and record_all()."""
 
     def __init__(self, manifest, channel):
         self.manifest, self.channel = manifest, channel
         self.done = manifest.done.setdefault(channel, set())
 
-    def record(self, bid):
-        self.manifest.record(self.channel, bid)
+    def record_all(self, bids):
+        self.manifest.record_all(self.channel, bids)
 
 
 def fsync_dir(path):

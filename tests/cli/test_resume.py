@@ -153,3 +153,50 @@ def test_renames_left_undone_are_finished_and_lost_slices_fetched_again(devboss,
     expected = procedural.cutout("demo/cortex/em", "uint8", "image", 0, (0, 64), (0, 64), (100, 128))[0]
     np.testing.assert_array_equal(read_stack(out, "em")[0], expected)
     assert not list(out.glob("*.part"))
+
+
+def test_blocks_written_before_a_failure_are_recorded_though_their_batch_was_not_due(tmp_path, monkeypatch):
+    """Finished blocks are made durable and recorded in batches (download.SETTLE_SECONDS); a run that fails
+    or is interrupted records the batch it holds before it stops, so the rerun does not fetch those again."""
+    import importlib
+
+    from cutouts.cli.manifest import Manifest
+    from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
+    from cutouts.pipeline.writers.stack import make_plan
+
+    dl = importlib.import_module("cutouts.cli.download")  # the module: cutouts.cli's `download` is its function
+    monkeypatch.setattr(dl, "SETTLE_SECONDS", 3600)  # no batch falls due during the run
+    box = Box((0, 512), (0, 512), (0, 96))
+    spec = CutoutSpec("http://boss.test", "c", "e", (ChannelSpec("em", "uint8"),), 0, box, format="tiff-stack",
+                      voxel_size=(4.0, 4.0, 40.0))
+    plan = make_plan(spec, 1024 * 1024)
+    assert len(plan.blocks) == 6
+    manifest = Manifest(tmp_path)
+    manifest.start({"request": "test"})
+    data = np.arange(96 * 512 * 512, dtype=np.uint64).astype(np.uint8).reshape(96, 512, 512)
+    read_calls = []
+
+    def read(task):
+        read_calls.append(task.block.key)
+        if len(read_calls) == 4:
+            time.sleep(0.5)  # the reader runs a block ahead of the writer: let the third block land first
+            raise RuntimeError("BOSS went away")
+        b = task.block
+        return data[b.z[0]:b.z[1], b.y[0]:b.y[1], b.x[0]:b.x[1]]
+
+    class Progress:
+        def update(self, n):
+            pass
+
+    with pytest.raises(RuntimeError, match="went away"):
+        dl.download(plan, manifest.channel("em"), tmp_path, read, 1, Progress())
+    manifest.close()
+    written = [b.key for b in plan.blocks[:3]]
+    again = Manifest(tmp_path)
+    assert again.load()
+    assert again.done["em"] == set(written)
+    finished = sorted(tmp_path.glob("em_z*.tif"))  # the first three slabs, each one block, are committed
+    assert len(finished) == 48
+    for path in finished:
+        z = int(path.stem.split("_z")[1])
+        np.testing.assert_array_equal(tifffile.imread(path), data[z])

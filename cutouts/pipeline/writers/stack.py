@@ -134,16 +134,19 @@ class SlabWriter:
         return all(f.resumed for f in self.files)
 
     def write(self, block, data):
+        """Write the block into its files; flush() makes it durable."""
         y0, x0 = block.y[0] - self.box.y[0], block.x[0] - self.box.x[0]
         if self.ome:
             self.files[0].write_block(data, block.z[0] - self.box.z[0], y0, x0, t=block.t[0] - self.box.t[0])
-            self.files[0].flush()
             return
         first = block.z[0] - self.slab.z[0]
         for dz in range(data.shape[0]):
-            out = self.files[first + dz]
-            out.write_block(data[dz:dz + 1], 0, y0, x0)
-            out.flush()
+            self.files[first + dz].write_block(data[dz:dz + 1], 0, y0, x0)
+
+    def flush(self):
+        """Make every block written so far durable (fsync each file), before they are recorded as done."""
+        for f in self.files:
+            f.flush()
 
     def commit(self):
         for f in self.files:
@@ -175,6 +178,13 @@ class SlabWriters:
 
     def write(self, block, data):
         self.writer_for(block).write(block, data)
+
+    def flush(self, slabs):
+        """flush() the open writers of `slabs` (keys): once for all the blocks they received so far."""
+        with self.lock:
+            writers = [self.open[key] for key in slabs if key in self.open]
+        for writer in writers:
+            writer.flush()
 
     def commit(self, slab):
         with self.lock:
