@@ -7,7 +7,7 @@ box of demo/large/em, each in a subprocess of its own, in the same run (alternat
 - `boss-cutout ... --format tiff-stack` (python -m cutouts.cli, default 4 workers, 16 MB blocks);
 - the obvious script: intern's `get_cutout` (its default parallel mode) and `tifffile.imwrite` of the array;
 - the disk limit: the box's bytes written into a new file where boss-cutout writes (O_DIRECT, 32 MiB
-  writes), then fsynced (the command line fsyncs each block before its manifest records it), nothing
+  writes), then fsynced (the command line fsyncs its blocks before its manifest records them), nothing
   fetched.
 Reports wall time, throughput (MB/s of uncompressed voxels, 1 MB = 10^6 bytes) and each child's peak RSS
 (`os.wait4`'s rusage, which includes the child's own waited-for children such as intern's Pool workers).

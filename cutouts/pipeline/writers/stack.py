@@ -2,7 +2,7 @@
 
 Blocks are grouped in slabs: the blocks written into the same set of files, which are renamed into place
 together once all of the slab's blocks are in (staging files end in `.part`), so a file with a final name
-is always complete. Every write is fsynced before the command line records the block in its manifest,
+is always complete. Every write is fsynced (flush()) before the command line records the block in its manifest,
 and an interrupted run reopens the staging files it left (VolumeTiff(resume=True)).
 """
 import os
