@@ -68,14 +68,14 @@ def make_plan(spec, block_bytes):
     """The Plan of a single-channel `spec` in its format (tiff-stack or ome-tiff)."""
     dtype = spec.channels[0].datatype
     box = spec.box
-    if not uncompressed(getattr(spec, "compression", "none")) and spec.format == "tiff-stack":
+    plain = uncompressed(getattr(spec, "compression", "none"))
+    if not plain and spec.format == "tiff-stack":
         # ImageJ files are compressed in strips (whole rows: what Fiji's own opener reads), so their blocks
         # must be whole rows: grow the blocks up to WHOLE_ROWS_BYTES for it (else the writer says why not).
         rows = plan_blocks(box, dtype, WHOLE_ROWS_BYTES)
         if all(b.x == box.x for b in rows):
             block_bytes = max(block_bytes, max(prod(b.shape_zyx) for b in rows) * np.dtype(dtype).itemsize)
-    blocks = plan_blocks(box, dtype, block_bytes,
-                         whole_rows=WHOLE_ROWS if uncompressed(getattr(spec, "compression", "none")) else 2)
+    blocks = plan_blocks(box, dtype, block_bytes, whole_rows=WHOLE_ROWS if plain else 2)
     if spec.format == "ome-tiff":
         suffix = ".tif" if effective_flavour("ome", dtype) != "ome" else ".ome.tif"
         return Plan(spec, box, dtype, blocks, [Slab("all", box.t[0], box.z, blocks, [spec.stem() + suffix])])

@@ -247,7 +247,7 @@ class VolumeTiff:
         if z0 < 0 or y0 < 0 or x0 < 0 or z0 + bz > z_n or y0 + by > y_n or x0 + bx > x_n:
             raise WriterError(f"block {data.shape} at z={z0} y={y0} x={x0} does not fit the volume {self.zyx}")
         item = self.dtype.itemsize
-        buffered, part_rows = 0, False
+        buffered = 0
         try:
             for dz in range(bz):
                 plane = self._plane_offset(t, c, z0 + dz)
@@ -258,12 +258,11 @@ class VolumeTiff:
                 else:  # part rows: one write per row
                     for dy in range(by):
                         os.pwrite(self._fd, memoryview(data[dz, dy]), plane + ((y0 + dy) * x_n + x0) * item)
-                    part_rows = True
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
         if buffered:
             self._writeback.count(buffered)
-        if part_rows:
+        if bx != x_n:
             filled = self._rows_filled(t, c, z0, bz, y0, by, x0, bx)
             if filled:
                 self._writeback.filled(filled)
