@@ -220,6 +220,9 @@ def _run(job, heartbeat):
         if not job.finish(name, size, parts):  # cancelled while the last block was written
             storage.delete_job_files(job)
             return
+    finally:
+        if work is not None:
+            work.read.close()  # its block buffers serve this worker's next job
     notify.email_owner(job)
 
 

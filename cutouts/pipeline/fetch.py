@@ -50,14 +50,26 @@ def tasks_for(spec: CutoutSpec, blocks_of, channels=None):
     return [Task(i, ch, b) for i, ch in enumerate(chosen) for b in blocks_of(ch)]
 
 
+_spares = []  # buffers a finished job's pool left to the next pool of this process
+_spares_lock = threading.Lock()
+
+
 class BufferPool:
     """A few page-aligned buffers shared by the reading threads, one per block between its decoding and the
     end of its write. No more than the threads: a thread spends most of a block waiting for BOSS's answer,
     holding no buffer, so two buffers serve three threads and memory stays at two blocks. A web job whose
-    writer holds nothing of its own takes three (cutouts.pipeline.writers.block_buffers)."""
+    writer holds nothing of its own takes three (cutouts.pipeline.writers.block_buffers).
+
+    A worker runs job after job: `retire()` at the end of a job leaves its buffers to the next pool made in
+    the process, which takes up to its count of them and lets the rest go. Fresh memory costs its page
+    faults (on this VM ~4 µs a page: 0.1 CPU s for the three 32 MB buffers of an OME-TIFF job, measured
+    with perf); reused memory costs nothing. Between jobs a worker's child keeps those few buffers."""
 
     def __init__(self, count=2):
-        self.count, self.made, self.free = count, 0, []
+        with _spares_lock:
+            self.free = _spares[:count]
+            _spares.clear()  # more than this pool's count would only add to its memory
+        self.count, self.made = count, len(self.free)
         self.ready = threading.Condition()
 
     def take(self, nbytes):
@@ -71,14 +83,23 @@ class BufferPool:
                         self.free.pop()
                     else:
                         self.made += 1
-                    # An anonymous mmap is page-aligned, as writing straight from it to disk (O_DIRECT) needs.
-                    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)
+                    # Anonymous private memory is page-aligned, as writing straight from it to disk (O_DIRECT)
+                    # needs; private rather than mmap's default shared: cheaper to fault in.
+                    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1), flags=mmap.MAP_PRIVATE), np.uint8)
                 self.ready.wait()
 
     def give(self, buf):
         with self.ready:
             self.free.append(buf)
             self.ready.notify()
+
+    def retire(self):
+        """Leave the free buffers to the next pool of this process (the one after a job that ended)."""
+        with self.ready:
+            free, self.free = self.free, []
+            self.made -= len(free)
+        with _spares_lock:
+            _spares[:] = sorted(_spares + free, key=lambda b: b.nbytes, reverse=True)[:self.count]
 
 
 class BlockReader:
@@ -119,6 +140,11 @@ class BlockReader:
     def give(self, buf):
         """A detached buffer back to the pool, its block written."""
         self.pool.give(buf)
+
+    def close(self):
+        """The job is over: its buffers serve the next one (BufferPool.retire)."""
+        self.release()
+        self.pool.retire()
 
     def __call__(self, task):
         spec, block = self.spec, task.block

@@ -167,6 +167,33 @@ def test_a_third_block_buffer_only_where_the_writer_writes_straight_from_the_buf
         assert writers.block_buffers("ome-zarr", compression) == 2  # chunks and level 1 are held besides
 
 
+def test_a_job_leaves_its_block_buffers_to_the_next_one_and_no_more_than_that_one_takes():
+    from cutouts.pipeline import fetch
+
+    first = fetch.BufferPool(3)
+    bufs = [first.take(1 << 20) for _ in range(3)]
+    for b in bufs:
+        first.give(b)
+    first.retire()
+    second = fetch.BufferPool(2)  # takes two of the three, the third is let go
+    assert fetch._spares == []
+    got = [second.take(1 << 20), second.take(1 << 20)]
+    assert {id(b) for b in got} <= {id(b) for b in bufs}
+    assert all(b.ctypes.data % 4096 == 0 for b in got)
+    for b in got:
+        second.give(b)
+    bigger = second.take(2 << 20)  # too small: replaced, the pool still holds no more than its count
+    assert bigger.nbytes == 2 << 20 and second.made == 2
+    second.give(bigger)
+    second.retire()
+    third = fetch.BufferPool(2)
+    assert sorted(b.nbytes for b in third.free) == [1 << 20, 2 << 20] and third.made == 2
+    third.retire()
+    fetch.BufferPool(1).retire()  # what is left is what the last pool held
+    assert [b.nbytes for b in fetch._spares] == [2 << 20]
+    fetch._spares.clear()
+
+
 def test_recipes_and_the_command_line_name_the_box():
     s = spec((EM, SEG))
     assert recipes.rest_url(s, "em") == "http://boss.test/v1/cutout/c/e/em/0/500:1100/0:40/10:40/"

@@ -4,7 +4,10 @@ An OME-Zarr holds a file per chunk: 1,300 of them per GB of uint8, and creating 
 worker's disk, as long as fetching 0.6 MB from BOSS. Chunks therefore go straight into the result's ZIP
 as they are encoded, one member each, appended under a lock; the central directory is written at close.
 A member's CRC is computed before the lock is taken, and its local header (sizes and CRC known) and bytes
-go out in one write, so the lock is held for the copy into the page cache only. Every SYNC_EVERY bytes a
+go out in one write, so the lock is held for the copy into the page cache only. The CRC is libdeflate's
+(through imagecodecs, already there for compressed TIFFs), which uses the CPU's carry-less multiply: ~50
+GB/s a thread here against 4 GB/s for the zlib Python links (1.2.13, no SIMD CRC), where an uncompressed
+OME-Zarr spent 0.36 CPU s per GB of chunks on it. Every SYNC_EVERY bytes a
 background thread (tiff.WriteBack) writes the file back and drops its pages (as the TIFF writer does): an uncompressed
 OME-Zarr of 1 GB neither fills the page cache nor waits at the end for one long fsync.
 
@@ -25,9 +28,9 @@ import struct
 import threading
 import time
 import zipfile
-import zlib
 
 import numpy as np
+from imagecodecs import deflate_crc32 as crc32  # zlib's CRC-32, computed faster; lets go of the GIL too
 
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, WriteBack, open_direct
 
@@ -55,7 +58,7 @@ def _members(f, size):
         if csize != usize or start + csize > size:
             break
         data = f.read(csize)
-        if len(data) != csize or zlib.crc32(data) != head[zipfile._FH_CRC]:
+        if len(data) != csize or crc32(data) != head[zipfile._FH_CRC]:
             break
         info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
         info.compress_type = zipfile.ZIP_STORED
@@ -111,7 +114,7 @@ class AppendZip:
         info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
         info.compress_type = zipfile.ZIP_STORED
         info.external_attr = 0o600 << 16
-        info.CRC = zlib.crc32(data)  # outside the lock (zlib lets go of the GIL for it)
+        info.CRC = crc32(data)  # outside the lock (it lets go of the GIL)
         info.file_size = info.compress_size = len(data)
         direct = (self._direct is not None and len(data) and len(data) % DIRECT_ALIGN == 0
                   and np.frombuffer(data, np.uint8).ctypes.data % DIRECT_ALIGN == 0)
