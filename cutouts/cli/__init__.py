@@ -127,13 +127,14 @@ def run(argv=None, stdout=None, stderr=None):
             channel = spec.channels[0].name
             progress = tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=stderr,
                             disable=args.quiet, desc=channel, smoothing=0.1)
+            read = BlockReader(session, spec)
             try:
-                download(plan, manifest.channel(channel), folder, BlockReader(session, spec), args.workers,
-                         progress)
+                download(plan, manifest.channel(channel), folder, read, args.workers, progress)
             except BlockFailed as exc:
                 raise cli_error(exc.error, f"block {exc.task.block.key}", tries) from exc
             finally:
                 progress.close()
+                read.close()  # its block buffers serve the next channel's
         command = command_line(request.boss_url, request.collection, request.experiment, request.channels,
                                request.resolution, request.x, request.y, request.z, request.t, out=str(folder),
                                fmt=request.format, compression=request.compression)

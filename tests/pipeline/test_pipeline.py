@@ -170,6 +170,7 @@ def test_a_third_block_buffer_only_where_the_writer_writes_straight_from_the_buf
 def test_a_job_leaves_its_block_buffers_to_the_next_one_and_no_more_than_that_one_takes():
     from cutouts.pipeline import fetch
 
+    fetch._spares.clear()  # what earlier downloads in this process left
     first = fetch.BufferPool(3)
     bufs = [first.take(1 << 20) for _ in range(3)]
     for b in bufs:
