@@ -16,7 +16,7 @@ import time
 CHANNEL = ("demo", "large", "em", "uint8")
 
 
-def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer", buffers=2, whole_rows=2):
+def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer", buffers=2, row_factor=2):
     """The fetch limit: the job's blocks read by the job's own reader (bossdb, decoding into pooled buffers)
     and fetch loop, with the job's concurrency, nothing written. (Before 2026-12-02 this was requests +
     blosc.decompress, which the job's reader now beats: the limit stays the best read there is.)"""
@@ -27,7 +27,7 @@ def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer",
 
     coll, exp, ch, dtype = CHANNEL
     whole = Box(tuple(box["x"]), tuple(box["y"]), tuple(box["z"]))
-    blocks = plan_blocks(whole, dtype, block_bytes, whole_rows)
+    blocks = plan_blocks(whole, dtype, block_bytes, row_factor)
     spec = CutoutSpec(boss_url, coll, exp, (ChannelSpec(ch, dtype),), 0, whole)
     read = BlockReader(Session(boss_url, Credential(scheme, token)), spec, buffers=buffers)  # the job's buffers
     first = []

@@ -59,7 +59,7 @@ def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), 
     from bench.children import run_child
     from cutouts.cli.args import DEFAULT_BLOCK_MB
     from cutouts.pipeline.writers.base import uncompressed
-    from cutouts.pipeline.writers.stack import WHOLE_ROWS
+    from cutouts.pipeline.writers.stack import ROW_FACTOR
 
     nbytes = x1 * y1 * z1
     block_mb = block_mb or DEFAULT_BLOCK_MB
@@ -70,7 +70,7 @@ def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), 
         r = run_child("fetch", {"boss_url": server.url, "token": "public", "scheme": "Token",
                                 "box": {"x": (0, x1), "y": (0, y1), "z": (0, z1)},
                                 "block_bytes": block_mb * 1024 * 1024, "concurrency": 4,
-                                "whole_rows": WHOLE_ROWS if uncompressed(compression) else 2})
+                                "row_factor": ROW_FACTOR if uncompressed(compression) else 2})
         runs["fetch limit (4 in flight, nothing written)"].append((r["seconds"], r["rss_self"] / 2**20))
         runs[WHOLE].append((time.perf_counter() - start, r["rss_self"] / 2**20))
         os.makedirs(out, exist_ok=True)
@@ -113,8 +113,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=5, help="alternating runs of each (medians)")
     parser.add_argument("--compression", default="none", help="boss-cutout's --compression")
     parser.add_argument("--block-mb", type=int, help="the blocks' MB, for the fetch limit and boss-cutout alike "
-                        "(8: blocks 1024 voxels wide, narrower than the box, so written in part rows, as a "
-                        "uint8 box wider than 4096 voxels is at the default)")
+                        "(4: blocks 2048 voxels wide, narrower than the box, so written in part rows, as a "
+                        "uint8 box wider than 8192 voxels is at the default)")
     args = parser.parse_args()
     box = (4096, 4096, args.z)
     with tempfile.TemporaryDirectory(prefix="cli-bench-") as tmp:

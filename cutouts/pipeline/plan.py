@@ -1,8 +1,8 @@
 """Plan a cutout box as blocks aligned to BOSS's 512×512×16 cuboids, and a big box as parts. Pure.
 
 A request aligned to the cuboid grid reads whole cuboids only, so the planner cuts the box on multiples of
-the cuboid size, grows blocks along x first (whole rows make the file writes contiguous), and caps each
-block's bytes so that memory stays bounded by a few blocks. Parts (delivery of a box over the web cap)
+the cuboid size, grows blocks along x first (whole rows make the file writes contiguous, longer rows make
+them fewer), and caps each block's bytes so that memory stays bounded by a few blocks. Parts (delivery of a box over the web cap)
 are z slabs cut on cuboid boundaries, each a file of its own under the cap.
 """
 from bossdb.geometry import CUBOID, DTYPE_BYTES, Block, Box  # noqa: F401 (Box re-exported for callers)
@@ -26,28 +26,30 @@ def cuts(lo, hi, step):
     return list(zip(edges[:-1], edges[1:]))
 
 
-def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, whole_rows=2):
-    """Cuboid multiples (bx, by, bz) per block: as wide in x as the box (up to max_bytes, or up to
-    `whole_rows` times that for rows across the whole box), then y."""
+def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
+    """Cuboid multiples (bx, by, bz) per block: as wide in x as the box, or as `row_factor` times max_bytes
+    allows, then up to max_bytes in y."""
     item = DTYPE_BYTES[str(dtype)]
     cx, cy, cz = CUBOID
     budget = max(max_bytes // (item * cz), cx * cy)  # voxels per 16-deep slab
     span_x = -(-(box.x[1] - (box.x[0] // cx) * cx) // cx) * cx  # box x extent rounded out to cuboids
     bx = max(cx, min(span_x, (budget // cy) // cx * cx))
-    if bx < span_x and span_x * cy <= whole_rows * budget:
-        # Whole rows, up to `whole_rows` times the budget: each z plane of a block is then one contiguous
-        # write into the file instead of one small write per row, which took 5-6 times as long for the
-        # same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against 1.1-1.4 s here).
-        bx = span_x
+    if bx < span_x:
+        # Rows as long as `row_factor` times the budget allows (never less than one cuboid). Whole rows make each z plane of a block
+        # one contiguous write into the file instead of one small write per row, which took 5-6 times as
+        # long for the same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against
+        # 1.1-1.4 s here). Where rows can't be whole, each row piece is still one write (the kernel's
+        # buffered write costs ~3-4 µs a piece): the longer the pieces, the fewer the writes.
+        bx = min(span_x, max(bx, (row_factor * max_bytes // (item * cz * cy)) // cx * cx))
     by = max(cy, min(-(-(box.y[1] - (box.y[0] // cy) * cy) // cy) * cy, (budget // bx) // cy * cy))
     return bx, by, cz
 
 
-def plan_blocks(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, whole_rows=2):
+def plan_blocks(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     """The blocks of `box`, in file order (t, z, y, x), aligned to the cuboid grid, each <= max_bytes, or
-    <= whole_rows * max_bytes when that makes them rows across the whole box (edge blocks are smaller).
+    <= row_factor * max_bytes when that makes their rows longer (edge blocks are smaller).
     One time sample per block, so a block is always a 3-D array."""
-    bx, by, bz = block_shape(box, dtype, max_bytes, whole_rows)
+    bx, by, bz = block_shape(box, dtype, max_bytes, row_factor)
     span_x = -(-(box.x[1] - (box.x[0] // CUBOID[0]) * CUBOID[0]) // CUBOID[0]) * CUBOID[0]
     # Whole rows: one block across, wherever the box starts (its ends are cut on cuboids all the same).
     xs = [tuple(box.x)] if bx >= span_x else cuts(*box.x, bx)

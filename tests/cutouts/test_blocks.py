@@ -45,10 +45,29 @@ def test_it_covers_the_box_exactly_once_with_cuboid_aligned_cuts(box, dtype):
         assert b.t[1] - b.t[0] == 1
 
 
-def test_blocks_stay_under_the_byte_budget():
-    box = Box((0, 20000), (0, 20000), (0, 64))
-    blocks = plan_blocks(box, "uint16", max_bytes=16 * 2**20)
-    assert max(np.prod(b.shape_zyx) * 2 for b in blocks) <= 16 * 2**20
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint64"])
+def test_blocks_stay_under_twice_the_byte_budget_and_under_it_unless_that_lengthens_their_rows(dtype):
+    """Never less than one cuboid (32 MiB of uint64)."""
+    item = np.dtype(dtype).itemsize
+    cuboid = int(np.prod(CUBOID)) * item
+    for width in (1024, 8192, 20000):
+        blocks = plan_blocks(Box((0, width), (0, 20000), (0, 64)), dtype, max_bytes=16 * 2**20)
+        assert max(np.prod(b.shape_zyx) * item for b in blocks) <= max(2 * 16 * 2**20, cuboid)
+    narrow = Box((0, 512), (0, 20000), (0, 64))  # rows as long as the box at the budget: it holds
+    assert max(np.prod(b.shape_zyx) * item for b in plan_blocks(narrow, dtype, 16 * 2**20)) <= max(16 * 2**20, cuboid)
+
+
+def test_a_box_too_wide_for_whole_rows_is_cut_into_blocks_as_wide_as_twice_the_budget_allows():
+    """Each row of a block narrower than the box is a write of its own: 4096-voxel pieces instead of the
+    2048 the budget alone would allow halve the writes, in the same 32 MiB a whole-row block takes."""
+    box = Box((0, 10000), (0, 1024), (0, 32))
+    assert block_shape(box, "uint8", 16 * 2**20) == (4096, 512, 16)
+    blocks = plan_blocks(box, "uint8", 16 * 2**20)
+    assert sorted({b.x for b in blocks}) == [(0, 4096), (4096, 8192), (8192, 10000)]
+    assert max(np.prod(b.shape_zyx) for b in blocks) <= 2 * 16 * 2**20
+    assert (covered(box, blocks) == 1).all()
+    assert block_shape(Box((0, 8192), (0, 4096), (0, 64)), "uint8", 16 * 2**20) == (4096, 512, 16)
+    assert block_shape(Box((0, 8192), (0, 4096), (0, 64)), "uint16", 16 * 2**20) == (2048, 512, 16)
 
 
 def test_it_grows_blocks_along_x_first():
@@ -70,14 +89,14 @@ def test_blocks_take_whole_rows_when_that_at_most_doubles_them():
 
 def test_a_caller_holding_fewer_blocks_takes_whole_rows_up_to_four_times_the_budget():
     """The command line holds two blocks, not three: rows across an 8192-wide uint8 box (64 MiB) instead of
-    part rows 2048 wide, which cost 5-6 times as much to write; wider than that, the budget holds."""
+    part rows 4096 wide, which cost more to write; wider than that, blocks of equal widths up to 64 MiB."""
     wide = Box((0, 8192), (0, 4096), (0, 64))
-    assert block_shape(wide, "uint8", 16 * 2**20) == (2048, 512, 16)
-    assert block_shape(wide, "uint8", 16 * 2**20, whole_rows=4) == (8192, 512, 16)
-    assert block_shape(Box((0, 4096), (0, 512), (0, 16)), "uint16", 16 * 2**20, whole_rows=4) == (4096, 512, 16)
+    assert block_shape(wide, "uint8", 16 * 2**20) == (4096, 512, 16)
+    assert block_shape(wide, "uint8", 16 * 2**20, row_factor=4) == (8192, 512, 16)
+    assert block_shape(Box((0, 4096), (0, 512), (0, 16)), "uint16", 16 * 2**20, row_factor=4) == (4096, 512, 16)
     wider = Box((0, 8704), (0, 4096), (0, 64))
-    assert block_shape(wider, "uint8", 16 * 2**20, whole_rows=4)[0] == 2048
-    blocks = plan_blocks(wide, "uint8", 16 * 2**20, whole_rows=4)
+    assert block_shape(wider, "uint8", 16 * 2**20, row_factor=4)[0] == 8192  # 8192 + 512
+    blocks = plan_blocks(wide, "uint8", 16 * 2**20, row_factor=4)
     assert all(b.x == wide.x for b in blocks)
     assert max(np.prod(b.shape_zyx) for b in blocks) == 4 * 16 * 2**20
 
@@ -91,4 +110,4 @@ def test_the_command_line_plans_whole_rows_up_to_four_times_its_budget_uncompres
     plans = {c: make_plan(CutoutSpec("http://boss.test", "c", "e", (ChannelSpec("em", "uint8"),), 0, box,
                                      format="ome-tiff", compression=c), 16 * 2**20) for c in ("none", "zstd")}
     assert {b.x for b in plans["none"].blocks} == {(0, 8192)}
-    assert {b.x[1] - b.x[0] for b in plans["zstd"].blocks} == {2048}  # a compressed file keeps its own sizing
+    assert {b.x[1] - b.x[0] for b in plans["zstd"].blocks} == {4096}  # a compressed file keeps its own sizing

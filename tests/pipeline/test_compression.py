@@ -15,7 +15,7 @@ from tests.pipeline.test_pipeline import EM, SEG, expected, produce
 
 FLUO = ChannelSpec("fluo", "uint16", "image")
 WIDE = Box((512, 1600), (0, 48), (10, 26))  # wider than one block: the file is tiled on the cuboid grid
-NARROW = Box((500, 1000), (0, 40), (10, 40))  # one block wide: strips
+NARROW = Box((520, 1000), (0, 40), (10, 40))  # one cuboid wide, one block wide: strips
 
 
 def spec(channels, fmt, compression, box=NARROW):

@@ -9,12 +9,10 @@ import os
 import threading
 from dataclasses import dataclass
 
-from math import prod
-
 import numpy as np
 
 from bossdb.geometry import Box
-from cutouts.pipeline.plan import plan_blocks
+from cutouts.pipeline.plan import CUBOID, block_shape, plan_blocks
 from cutouts.pipeline.writers.base import WriterError, uncompressed
 from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
@@ -22,9 +20,10 @@ from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 FORMATS = ("tiff-stack", "ome-tiff")
 WHOLE_ROWS_BYTES = 48 * 1024 * 1024  # a compressed tiff-stack's blocks: up to 3 in flight stay under 256 MB
 # Uncompressed, the command line holds two blocks (its BlockReader's buffers) and nothing else of their size:
-# rows across the whole box up to 4 times its block budget (64 MB at the default 16: uint8 boxes up to 8192
-# voxels wide, uint16 up to 4096) keep it near 200 MB and write each plane of a block in one piece.
-WHOLE_ROWS = 4
+# rows up to 4 times its block budget (64 MB at the default 16: across uint8 boxes up to 8192 voxels wide,
+# uint16 up to 4096) keep it near 200 MB and write each plane of a block in one piece, or each row of a wider
+# box in pieces of that length.
+ROW_FACTOR = 4
 
 
 @dataclass
@@ -72,10 +71,15 @@ def make_plan(spec, block_bytes):
     if not plain and spec.format == "tiff-stack":
         # ImageJ files are compressed in strips (whole rows: what Fiji's own opener reads), so their blocks
         # must be whole rows: grow the blocks up to WHOLE_ROWS_BYTES for it (else the writer says why not).
-        rows = plan_blocks(box, dtype, WHOLE_ROWS_BYTES)
-        if all(b.x == box.x for b in rows):
-            block_bytes = max(block_bytes, max(prod(b.shape_zyx) for b in rows) * np.dtype(dtype).itemsize)
-    blocks = plan_blocks(box, dtype, block_bytes, whole_rows=WHOLE_ROWS if plain else 2)
+        if all(b.x == box.x for b in plan_blocks(box, dtype, WHOLE_ROWS_BYTES)):
+            # A budget of one row of cuboids across the box (rounded out to the cuboid grid, as the planner
+            # counts a block) makes every block whole rows.
+            row = block_shape(box, dtype, WHOLE_ROWS_BYTES)[0] * CUBOID[1] * CUBOID[2]
+            block_bytes = max(block_bytes, row * np.dtype(dtype).itemsize)
+    # uint64 labels keep blocks of at most twice the budget: at four (64 MB, two cuboids, a box 1024 voxels
+    # wide) the command reached 279 MB, at eight (a box 2048 wide, before the planner capped it) 505 MB.
+    wide = plain and np.dtype(dtype).itemsize <= 2
+    blocks = plan_blocks(box, dtype, block_bytes, row_factor=ROW_FACTOR if wide else 2)
     if spec.format == "ome-tiff":
         suffix = ".tif" if effective_flavour("ome", dtype) != "ome" else ".ome.tif"
         return Plan(spec, box, dtype, blocks, [Slab("all", box.t[0], box.z, blocks, [spec.stem() + suffix])])
