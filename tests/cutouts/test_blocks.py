@@ -111,3 +111,17 @@ def test_the_command_line_plans_whole_rows_up_to_four_times_its_budget_uncompres
                                      format="ome-tiff", compression=c), 16 * 2**20) for c in ("none", "zstd")}
     assert {b.x for b in plans["none"].blocks} == {(0, 8192)}
     assert {b.x[1] - b.x[0] for b in plans["zstd"].blocks} == {4096}  # a compressed file keeps its own sizing
+
+
+def test_the_command_line_keeps_uint64_blocks_to_one_cuboid():
+    """A cuboid of uint64 labels is already twice the 16 MiB budget: two of them across (64 MiB blocks) took
+    boss-cutout to 279 MB, four (a box 2048 wide, before the cap) to 505 MB."""
+    from bossdb.geometry import Box as GBox
+    from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
+    from cutouts.pipeline.writers.stack import make_plan
+
+    for width in (1024, 2048):
+        plan = make_plan(CutoutSpec("http://boss.test", "c", "e", (ChannelSpec("seg", "uint64", "annotation"),), 0,
+                                    GBox((0, width), (0, 2048), (0, 32)), format="ome-tiff"), 16 * 2**20)
+        assert max(np.prod(b.shape_zyx) * 8 for b in plan.blocks) == 512 * 512 * 16 * 8
+    assert block_shape(Box((0, 1024), (0, 2048), (0, 32)), "uint64", 16 * 2**20) == (512, 512, 16)
