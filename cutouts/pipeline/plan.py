@@ -2,8 +2,8 @@
 
 A request aligned to the cuboid grid reads whole cuboids only, so the planner cuts the box on multiples of
 the cuboid size, grows blocks along x first (whole rows make the file writes contiguous, longer rows make
-them fewer), and caps each block's bytes so that memory stays bounded by a few blocks. Parts (delivery of a box over the web cap)
-are z slabs cut on cuboid boundaries, each a file of its own under the cap.
+them fewer), and caps each block's bytes so that memory stays bounded by a few blocks. Parts (delivery of a
+box over the web cap) are z slabs cut on cuboid boundaries, each a file of its own under the cap.
 """
 from bossdb.geometry import CUBOID, DTYPE_BYTES, Block, Box  # noqa: F401 (Box re-exported for callers)
 
@@ -35,9 +35,10 @@ def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     span_x = -(-(box.x[1] - (box.x[0] // cx) * cx) // cx) * cx  # box x extent rounded out to cuboids
     bx = max(cx, min(span_x, (budget // cy) // cx * cx))
     if bx < span_x:
-        # Rows as long as `row_factor` times the budget allows (never less than one cuboid). Whole rows make each z plane of a block
-        # one contiguous write into the file instead of one small write per row, which took 5-6 times as
-        # long for the same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against
+        # Rows as long as `row_factor` times the budget's bytes allow (never less than one cuboid, never
+        # twice a cuboid that is already over the budget, as uint64's is). Whole rows make each z plane of a
+        # block one contiguous write into the file instead of one small write per row, which took 5-6 times
+        # as long for the same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against
         # 1.1-1.4 s here). Where rows can't be whole, each row piece is still one write (the kernel's
         # buffered write costs ~3-4 µs a piece): the longer the pieces, the fewer the writes.
         bx = min(span_x, max(bx, (row_factor * max_bytes // (item * cz * cy)) // cx * cx))
