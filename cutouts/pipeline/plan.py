@@ -35,13 +35,16 @@ def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     span_x = -(-(box.x[1] - (box.x[0] // cx) * cx) // cx) * cx  # box x extent rounded out to cuboids
     bx = max(cx, min(span_x, (budget // cy) // cx * cx))
     if bx < span_x:
-        # Rows as long as `row_factor` times the budget's bytes allow (never less than one cuboid, never
-        # twice a cuboid that is already over the budget, as uint64's is). Whole rows make each z plane of a
-        # block one contiguous write into the file instead of one small write per row, which took 5-6 times
-        # as long for the same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against
-        # 1.1-1.4 s here). Where rows can't be whole, each row piece is still one write (the kernel's
-        # buffered write costs ~3-4 µs a piece): the longer the pieces, the fewer the writes.
-        bx = min(span_x, max(bx, (row_factor * max_bytes // (item * cz * cy)) // cx * cx))
+        # Rows as long as `row_factor` times the budget allows. Whole rows make each z plane of a block one
+        # contiguous write into the file instead of one small write per row, which took 5-6 times as long
+        # for the same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against 1.1-1.4 s
+        # here). Where rows can't be whole, each row piece is still one write (the kernel's buffered write
+        # costs ~3-4 µs a piece): the longer the pieces, the fewer the writes. A budget under one cuboid
+        # counts as one cuboid, but never as more than the default budget: a cuboid of uint64 (32 MiB) is
+        # already twice the default, and rows of two of them took boss-cutout to 279-508 MB.
+        floor = max(max_bytes, item * cz * cy * cx)
+        longest = row_factor * min(floor, max(max_bytes, DEFAULT_BLOCK_BYTES))
+        bx = min(span_x, max(bx, (longest // (item * cz * cy)) // cx * cx))
     by = max(cy, min(-(-(box.y[1] - (box.y[0] // cy) * cy) // cy) * cy, (budget // bx) // cy * cy))
     return bx, by, cz
 
