@@ -39,12 +39,15 @@ def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
         # contiguous write into the file instead of one small write per row, which took 5-6 times as long
         # for the same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against 1.1-1.4 s
         # here). Where rows can't be whole, each row piece is still one write (the kernel's buffered write
-        # costs ~3-4 µs a piece): the longer the pieces, the fewer the writes. A budget under one cuboid
-        # counts as one cuboid, but never as more than the default budget: a cuboid of uint64 (32 MiB) is
-        # already twice the default, and rows of two of them took boss-cutout to 279-508 MB.
+        # costs ~3-4 µs a piece): the longer the pieces, the fewer the writes.
+        # For whole rows a budget under one cuboid counts as one cuboid, but never as more than the default
+        # budget: a cuboid of uint64 (32 MiB) is already twice the default, and rows of two of them took
+        # boss-cutout to 279-508 MB.
         floor = max(max_bytes, item * cz * cy * cx)
-        longest = row_factor * min(floor, max(max_bytes, DEFAULT_BLOCK_BYTES))
-        bx = min(span_x, max(bx, (longest // (item * cz * cy)) // cx * cx))
+        if span_x * cy * cz * item <= row_factor * min(floor, max(max_bytes, DEFAULT_BLOCK_BYTES)):
+            bx = span_x
+        else:
+            bx = min(span_x, max(bx, (row_factor * max_bytes // (item * cz * cy)) // cx * cx))
     by = max(cy, min(-(-(box.y[1] - (box.y[0] // cy) * cy) // cy) * cy, (budget // bx) // cy * cy))
     return bx, by, cz
 
