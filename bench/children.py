@@ -16,7 +16,27 @@ import time
 CHANNEL = ("demo", "large", "em", "uint8")
 
 
-def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer", buffers=2, row_factor=2):
+def demo_channel(path):
+    """(collection, experiment, channel, datatype) of a devboss demo channel "collection/experiment/channel"."""
+    from devboss.demo import COLLECTIONS
+
+    coll, exp, ch = path.split("/")
+    for c in COLLECTIONS:
+        for e in c["experiments"] if c["name"] == coll else ():
+            for channel in e["channels"] if e["name"] == exp else ():
+                if channel["name"] == ch:
+                    return coll, exp, ch, channel["datatype"]
+    raise SystemExit(f"no demo channel {path}")
+
+
+def parse_box(text):
+    """{"x": (x0, x1), "y": ..., "z": ...} from "x0:x1,y0:y1,z0:z1"."""
+    ranges = [tuple(int(v) for v in part.split(":")) for part in text.split(",")]
+    return dict(zip("xyz", ranges))
+
+
+def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer", buffers=2, row_factor=2,
+                channel=CHANNEL):
     """The fetch limit: the job's blocks read by the job's own reader (bossdb, decoding into pooled buffers)
     and fetch loop, with the job's concurrency, nothing written. (Before 2026-12-02 this was requests +
     blosc.decompress, which the job's reader now beats: the limit stays the best read there is.)"""
@@ -25,7 +45,7 @@ def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer",
     from cutouts.pipeline.plan import Box, plan_blocks
     from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
 
-    coll, exp, ch, dtype = CHANNEL
+    coll, exp, ch, dtype = channel
     whole = Box(tuple(box["x"]), tuple(box["y"]), tuple(box["z"]))
     blocks = plan_blocks(whole, dtype, block_bytes, row_factor)
     spec = CutoutSpec(boss_url, coll, exp, (ChannelSpec(ch, dtype),), 0, whole)
@@ -38,13 +58,13 @@ def child_fetch(boss_url, token, box, block_bytes, concurrency, scheme="Bearer",
             "first_block": first[0]}
 
 
-def child_script(boss_url, token, box, out):
+def child_script(boss_url, token, box, out, channel=CHANNEL):
     """What a user would write: intern get_cutout of the whole box, then one tifffile.imwrite."""
     import tifffile
     from intern.remote.boss import BossRemote
     from intern.resource.boss.resource import ChannelResource
 
-    coll, exp, ch, dtype = CHANNEL
+    coll, exp, ch, dtype = channel
     host = boss_url.split("://", 1)[1]
     rmt = BossRemote({"protocol": "http", "host": host, "token": token})
     start = time.perf_counter()

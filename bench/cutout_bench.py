@@ -1,12 +1,11 @@
 """Cutout job throughput against its limits: `python -m bench.cutout_bench [--z 64]`.
 
-One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0), three ways:
+One ~1 GB uint8 box of demo/large/em (x 0:4096, y 0:4096, z 0:64 at level 0; or `--channel` and `--box`, e.g.
+`--channel demo/cortex/seg --box 0:1024,0:1024,100:212` for uint64 labels), three ways:
 
-  (a) fetch limit: the portal's cuboid-aligned blocks (cutouts.pipeline.plan.plan_blocks, same block size) fetched
-      with the same concurrency over HTTP (requests + blosc), decoded and thrown away;
-  (b) plain script: intern's get_cutout of the whole box with parallel=False + tifffile.imwrite (intern
-      1.4.2 splits it into 512x512x192 requests made one after another; should it start a
-      multiprocessing pool, RUSAGE_CHILDREN reports its largest worker);
+  (a) fetch limit: the job's blocks, reader (bossdb) and concurrency over HTTP, decoded and thrown away;
+  (b) plain script: intern's get_cutout of the whole box with parallel=False + tifffile.imwrite (intern 1.4.2
+      splits it into 512x512x192 requests one after another; RUSAGE_CHILDREN reports any pool's largest worker);
   (c) the portal job: validate + submit to a real prefork Celery worker, timed from submit to done;
   (d) disk limit: the box's bytes written into a new file beside the job's results (O_DIRECT, 32 MiB
       writes) and fsynced, nothing else: a job whose result is as large as the box can't be faster than
@@ -28,9 +27,11 @@ import statistics
 import subprocess
 import tempfile
 import time
+from math import prod
 from pathlib import Path
 
-from bench.children import CHANNEL, run_child
+from bench.children import CHANNEL, demo_channel, parse_box, run_child
+from bossdb.geometry import DTYPE_BYTES
 
 MB = 1e6
 BOX = {"x": (0, 4096), "y": (0, 4096), "z": (0, 64)}
@@ -162,11 +163,11 @@ class PeakWatcher:
         return max(self.peaks.values(), default=0)
 
 
-def run_job(alice, box, fmt="ome-tiff", compression="none"):
+def run_job(alice, box, fmt="ome-tiff", compression="none", channel=CHANNEL):
     from cutouts import service
     from cutouts.validation import validate
 
-    coll, exp, ch, _ = CHANNEL
+    coll, exp, ch, _ = channel
     request = {"collection": coll, "experiment": exp, "channels": [ch], "resolution": 0,
                "x": list(box["x"]), "y": list(box["y"]), "z": list(box["z"]), "format": fmt,
                "compression": compression}
@@ -261,13 +262,16 @@ def main():
     parser.add_argument("--cores", default="split,shared", help="CPU layouts to measure, in order (see above)")
     parser.add_argument("--format", default="ome-tiff", help="the job's format (ome-tiff, ome-zarr, ...)")
     parser.add_argument("--compression", default="none", help="the job's compression (none, lz4, zstd, deflate)")
+    parser.add_argument("--channel", default="/".join(CHANNEL[:3]), help="a devboss demo channel (demo/large/em)")
+    parser.add_argument("--box", help="x0:x1,y0:y1,z0:z1 at level 0 instead of 0:4096,0:4096,0:Z")
     args = parser.parse_args()
 
     from devboss import procs
     from devboss.testing import start_devboss
 
-    box = {**BOX, "z": (0, args.z)}
-    nbytes = 4096 * 4096 * args.z
+    channel = demo_channel(args.channel)
+    box = parse_box(args.box) if args.box else {**BOX, "z": (0, args.z)}
+    nbytes = prod(hi - lo for lo, hi in box.values()) * DTYPE_BYTES[channel[3]]
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory(prefix="cutout-bench-") as tmp:
         tmp = Path(tmp)
@@ -283,11 +287,13 @@ def main():
             from django.core.cache import cache
             from django.db import connection
 
+            from cutouts.pipeline.plan import Box, whole_rows
             from cutouts.pipeline.writers import block_buffers
             from devboss.testing import login_token, start_worker, worker_env
 
             alice = get_user_model().objects.create_user("alice", email="alice@example.org")
             token = login_token(alice, devboss, "alice").token
+            rows = whole_rows(Box(box["x"], box["y"], box["z"]), channel[3], settings.CUTOUT_BLOCK_BYTES)
             # The worker runs with the portal's own defaults for block size and concurrency.
             env = worker_env(connection.settings_dict, devboss, redis_url, {
                 "CUTOUT_BLOCK_BYTES": str(settings.CUTOUT_BLOCK_BYTES),
@@ -301,7 +307,7 @@ def main():
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError((tmp / "worker.log").read_text()[-3000:])
                 time.sleep(0.2)
-            print(f"box x {box['x']}, y {box['y']}, z {box['z']} of demo/large/em: {nbytes / MB:.0f} MB; "
+            print(f"box x {box['x']}, y {box['y']}, z {box['z']} of {args.channel}: {nbytes / MB:.0f} MB; "
                   f"blocks of {settings.CUTOUT_BLOCK_BYTES / 2**20:.0f} MiB, "
                   f"{settings.CUTOUT_FETCH_CONCURRENCY} in flight", flush=True)
             all_cpus = sorted(os.sched_getaffinity(0))
@@ -315,10 +321,10 @@ def main():
 
                 def measure_a():
                     before = cpu_seconds(devboss.proc)
-                    r = run_child("fetch", {"boss_url": devboss.url, "token": token, "box": box,
+                    r = run_child("fetch", {"boss_url": devboss.url, "token": token, "box": box, "channel": channel,
                                             "block_bytes": settings.CUTOUT_BLOCK_BYTES,
                                             "concurrency": settings.CUTOUT_FETCH_CONCURRENCY,
-                                            "buffers": block_buffers(args.format, args.compression),
+                                            "buffers": block_buffers(args.format, args.compression, rows),
                                             "cpus": client_cpus})
                     r["server_cpu"] = cpu_seconds(devboss.proc) - before
                     print(f"(a) done in {r['seconds']:.2f} s (first block {r['first_block']:.2f} s)", flush=True)
@@ -327,6 +333,7 @@ def main():
                 def measure_b():
                     before = cpu_seconds(devboss.proc)
                     r = run_child("script", {"boss_url": devboss.url, "token": devboss.token("alice"), "box": box,
+                                             "channel": channel,
                                              "out": str(tmp / "script.tif"), "cpus": client_cpus})
                     r["server_cpu"] = cpu_seconds(devboss.proc) - before
                     os.unlink(tmp / "script.tif")
@@ -348,7 +355,7 @@ def main():
                     before, worker_before = cpu_seconds(devboss.proc), cpu_seconds(worker)
                     with PeakWatcher(worker) as watcher:
                         try:
-                            r = run_job(alice, box, args.format, args.compression)
+                            r = run_job(alice, box, args.format, args.compression, channel)
                         except RuntimeError:
                             print((tmp / "worker.log").read_text()[-3000:])
                             raise

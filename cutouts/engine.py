@@ -22,7 +22,7 @@ from cutouts import logins, notify, semaphore, storage
 from cutouts.heartbeat import Heartbeat
 from cutouts.pipeline import writers
 from cutouts.pipeline.fetch import BlockFailed, BlockReader, Stopped, fetch_all
-from cutouts.pipeline.plan import plan_blocks
+from cutouts.pipeline.plan import plan_blocks, whole_rows
 from cutouts.pipeline.provenance import SIDECAR, provenance
 from cutouts.pipeline.writers import ObjectIds, Production, WriterError, done_key
 from portal.boss.session import boss_session
@@ -84,8 +84,9 @@ class JobRun:
         saved = _load_progress(folder)
         self.done = set(saved.get("done", []))  # "channel/block key" of every block written
         self.published = saved.get("parts", [])
+        rows = all(whole_rows(self.spec.box, ch.datatype, settings.CUTOUT_BLOCK_BYTES) for ch in self.spec.channels)
         self.read = BlockReader(job_session(job), self.spec,
-                                buffers=writers.block_buffers(self.spec.format, self.spec.compression))
+                                buffers=writers.block_buffers(self.spec.format, self.spec.compression, rows))
         self.saved_at = time.monotonic()
 
     def save(self):

@@ -52,14 +52,19 @@ def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     return bx, by, cz
 
 
+def whole_rows(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
+    """Whether every block of `box` is rows across the whole box."""
+    span_x = -(-(box.x[1] - (box.x[0] // CUBOID[0]) * CUBOID[0]) // CUBOID[0]) * CUBOID[0]
+    return block_shape(box, dtype, max_bytes, row_factor)[0] >= span_x
+
+
 def plan_blocks(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     """The blocks of `box`, in file order (t, z, y, x), aligned to the cuboid grid, each <= max_bytes, or
     <= row_factor * max_bytes when that makes their rows longer (edge blocks are smaller).
     One time sample per block, so a block is always a 3-D array."""
     bx, by, bz = block_shape(box, dtype, max_bytes, row_factor)
-    span_x = -(-(box.x[1] - (box.x[0] // CUBOID[0]) * CUBOID[0]) // CUBOID[0]) * CUBOID[0]
     # Whole rows: one block across, wherever the box starts (its ends are cut on cuboids all the same).
-    xs = [tuple(box.x)] if bx >= span_x else cuts(*box.x, bx)
+    xs = [tuple(box.x)] if whole_rows(box, dtype, max_bytes, row_factor) else cuts(*box.x, bx)
     blocks = []
     for t in range(*box.t):
         for z in cuts(*box.z, bz):

@@ -160,11 +160,17 @@ def test_layout_questions_are_answered_by_each_format():
 
 
 def test_a_third_block_buffer_only_where_the_writer_writes_straight_from_the_buffers():
+    from cutouts.pipeline.plan import whole_rows
+
     for fmt in ("ome-tiff", "imagej-tiff", "tiff-zip"):
         assert writers.block_buffers(fmt, "none") == 3
+        assert writers.block_buffers(fmt, "none", whole_rows=False) == 2  # part rows: the page cache bounds them
         assert writers.block_buffers(fmt, "deflate") == 2  # compressed segments are held besides the blocks
     for compression in ("none", "lz4", "zstd"):
         assert writers.block_buffers("ome-zarr", compression) == 2  # chunks and level 1 are held besides
+    assert whole_rows(Box((0, 4096), (0, 4096), (0, 64)), "uint8", 16 * 2**20)
+    assert not whole_rows(Box((0, 8192), (0, 4096), (0, 64)), "uint8", 16 * 2**20)
+    assert not whole_rows(Box((0, 1024), (0, 1024), (100, 212)), "uint64", 16 * 2**20)  # one cuboid each
 
 
 def test_a_job_leaves_its_block_buffers_to_the_next_one_and_no_more_than_that_one_takes():

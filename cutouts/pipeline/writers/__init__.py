@@ -120,14 +120,16 @@ def writes_tiffs(fmt):
     return bool(getattr(FORMATS.get(fmt), "flavour", None))
 
 
-def block_buffers(fmt, compression):
+def block_buffers(fmt, compression, whole_rows=True):
     """How many fetched blocks a job may hold at once (cutouts.pipeline.fetch.BufferPool): three where the writer
-    writes them straight from their buffers and keeps nothing of its own (an uncompressed TIFF), so that a request
-    goes on while two blocks are on their way to disk (bench.cutout_bench, shared CPUs: c/a 0.85-0.96 against
-    0.83-0.88 with two, in five pairs of alternating runs; worker peak 237 MB against 201). Two where the writer
-    keeps encoded copies of its own (compressed TIFF segments, OME-Zarr chunks and level 1): a third block takes
-    an OME-Zarr job to 254-256 MB."""
-    return 3 if writes_tiffs(fmt) and uncompressed(compression) else 2
+    writes them straight from their buffers and keeps nothing of its own (an uncompressed TIFF of whole-row
+    blocks), so that a request goes on while two blocks are on their way to disk (bench.cutout_bench, shared
+    CPUs: c/a 0.85-0.96 against 0.83-0.88 with two, in five pairs of alternating runs; worker peak 237 MB against
+    201). Two where the writer keeps encoded copies of its own (compressed TIFF segments, OME-Zarr chunks and
+    level 1): a third block takes an OME-Zarr job to 254-256 MB. Two for part rows (blocks narrower than the
+    box), whose writes through the page cache take longer than the fetch whatever the buffers: a third gave
+    uint64 labels 1,024 wide the same time and 246-263 MB against 213-237."""
+    return 3 if whole_rows and writes_tiffs(fmt) and uncompressed(compression) else 2
 
 
 def compression_problem(fmt, compression, box, channels, block_bytes):
