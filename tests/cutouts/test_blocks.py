@@ -125,3 +125,22 @@ def test_the_command_line_keeps_uint64_blocks_to_one_cuboid():
                                     GBox((0, width), (0, 2048), (0, 32)), format="ome-tiff"), 16 * 2**20)
         assert max(np.prod(b.shape_zyx) * 8 for b in plan.blocks) == 512 * 512 * 16 * 8
     assert block_shape(Box((0, 1024), (0, 2048), (0, 32)), "uint64", 16 * 2**20) == (512, 512, 16)
+
+
+def test_a_compressed_tiff_stack_grows_its_blocks_to_whole_rows_up_to_48_mb_and_no_further():
+    """Strips (what Fiji's own opener reads) need whole rows; blocks up to twice WHOLE_ROWS_BYTES (96 MB)
+    took boss-cutout to 279-321 MB on uint64 labels 1024-1536 wide."""
+    from bossdb.geometry import Box as GBox
+    from cutouts.pipeline.spec import ChannelSpec, CutoutSpec
+    from cutouts.pipeline.writers.stack import WHOLE_ROWS_BYTES, make_plan
+
+    def plan(dtype, width):
+        spec = CutoutSpec("http://boss.test", "c", "e", (ChannelSpec("ch", dtype),), 0,
+                          GBox((0, width), (0, 2048), (0, 32)), format="tiff-stack", compression="deflate")
+        return make_plan(spec, 16 * 2**20).blocks
+
+    item = {"uint8": 1, "uint64": 8}
+    for dtype, width, whole in (("uint8", 6144, True), ("uint8", 8192, False), ("uint64", 1536, False)):
+        blocks = plan(dtype, width)
+        assert all(b.x == (0, width) for b in blocks) is whole
+        assert max(np.prod(b.shape_zyx) * item[dtype] for b in blocks) <= WHOLE_ROWS_BYTES

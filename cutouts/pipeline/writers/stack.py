@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bossdb.geometry import Box
-from cutouts.pipeline.plan import CUBOID, block_shape, plan_blocks
+from cutouts.pipeline.plan import CUBOID, block_shape, plan_blocks, whole_rows
 from cutouts.pipeline.writers.base import WriterError, uncompressed
 from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
@@ -70,11 +70,12 @@ def make_plan(spec, block_bytes):
     plain = uncompressed(getattr(spec, "compression", "none"))
     if not plain and spec.format == "tiff-stack":
         # ImageJ files are compressed in strips (whole rows: what Fiji's own opener reads), so their blocks
-        # must be whole rows: grow the blocks up to WHOLE_ROWS_BYTES for it (else the writer says why not).
-        if all(b.x == box.x for b in plan_blocks(box, dtype, WHOLE_ROWS_BYTES)):
+        # must be whole rows: grow the blocks up to WHOLE_ROWS_BYTES for it (else the writer says why not),
+        # and no further (up to twice that, 96 MB, took the command to 279-321 MB on uint64 labels).
+        if whole_rows(box, dtype, WHOLE_ROWS_BYTES, row_factor=1):
             # A budget of one row of cuboids across the box (rounded out to the cuboid grid, as the planner
             # counts a block) makes every block whole rows.
-            row = block_shape(box, dtype, WHOLE_ROWS_BYTES)[0] * CUBOID[1] * CUBOID[2]
+            row = block_shape(box, dtype, WHOLE_ROWS_BYTES, row_factor=1)[0] * CUBOID[1] * CUBOID[2]
             block_bytes = max(block_bytes, row * np.dtype(dtype).itemsize)
     # uint64 labels keep blocks of at most twice the budget: at four (64 MB, two cuboids, a box 1024 voxels
     # wide) the command reached 279 MB, at eight (a box 2048 wide, before the planner capped it) 505 MB.
