@@ -140,3 +140,14 @@ def test_compressed_results_equal_interns_cutout(devboss, tmp_path, fmt, compres
     np.testing.assert_array_equal(stack.reshape(20, 200, 1024), _intern(devboss, "fluo", box=box))
     assert sum(f.stat().st_size for f in files) < 20 * 200 * 1024 * 2
     assert not list(tmp_path.glob("*.part*"))
+
+
+def test_a_compressed_stack_that_needs_tiles_off_the_16_grid_is_refused_with_what_the_command_offers(devboss,
+                                                                                                      tmp_path):
+    """Not "choose ome-zarr": boss-cutout writes TIFFs only."""
+    box = {"x": (8, 1544), "y": (0, 512), "z": (100, 116)}  # uint64 rows too wide for strips, x off the grid
+    code, _, err = run_cli(devboss, *_args("seg", tmp_path, "--format", "tiff-stack", "--compression", "deflate",
+                                           box=box))
+    assert code != 0
+    assert "multiple of 16" in err and "--compression none" in err and "ome-zarr" not in err
+    assert not list(tmp_path.glob("*.tif"))

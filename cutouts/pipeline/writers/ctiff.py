@@ -61,9 +61,10 @@ def _edges_gcd(starts, base):
     return step
 
 
-def segment_shape(zyx, blocks_yx, flavour="ome"):
+def segment_shape(zyx, blocks_yx, flavour="ome", instead="choose compression none, or choose ome-zarr"):
     """(rows, columns) of the file's segments for blocks at `blocks_yx` [(y0, by, x0, bx)] relative to the
-    box: columns == the box's width means strips. Raises WriterError when no segment fits every block."""
+    box: columns == the box's width means strips. Raises WriterError when no segment fits every block, saying
+    what to do `instead` besides moving the box (the command line has no ome-zarr)."""
     _, y_n, x_n = zyx
     rows = _edges_gcd([b[0] for b in blocks_yx if b[0]], max(b[1] for b in blocks_yx))
     if all(b[3] == x_n for b in blocks_yx):
@@ -75,8 +76,8 @@ def segment_shape(zyx, blocks_yx, flavour="ome"):
         cols //= 2
     if flavour == "imagej" or rows % 16 or cols % 16:
         raise WriterError("a compressed TIFF this wide is written in tiles, which need the box to start on a "
-                          "multiple of 16 in x and y (and ImageJ's opener reads no tiles): move the box's start, "
-                          "choose compression none, or choose ome-zarr")
+                          f"multiple of 16 in x and y (and ImageJ's opener reads no tiles): move the box's start, "
+                          f"{instead}")
     return rows, cols
 
 

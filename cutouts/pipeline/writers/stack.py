@@ -102,7 +102,8 @@ def _writer(plan):
     rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in plan.blocks]
 
     def make(path, zyx, dtype, cal, flavour="ome", **options):
-        segment = segment_shape(box.shape_zyx, rel, effective_flavour(flavour, dtype))
+        segment = segment_shape(box.shape_zyx, rel, effective_flavour(flavour, dtype),
+                                instead="or use --compression none")
         return CompressedTiff(path, zyx, dtype, cal, compression, segment, flavour=flavour, **options)
     return make
 
