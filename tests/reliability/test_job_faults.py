@@ -135,7 +135,10 @@ def test_a_cancelled_running_job_stops_leaves_no_file_and_the_worker_takes_the_n
 
 def test_transient_errors_and_truncated_answers_are_retried_to_the_exact_voxels(alice, fault_devboss):
     set_faults(fault_devboss, error_rate=0.25, truncate_rate=0.25)  # a block fails all 13 tries with p ~ 2e-5
-    x, y, z = (0, 2048), (0, 1536), (100, 106)  # 18 blocks
+    # 32 blocks (4 x 4 cuboids, z across a cuboid boundary), 17 MB on the 24 MiB tmpfs. A block's answers are
+    # whole before any is cut short with p = 0.75 (errors aside): with 12 blocks no answer at all came back cut
+    # short in about one run in 30 (0.75^12), and the count below failed; with 32, 0.75^32 ~ 1e-4.
+    x, y, z = (0, 2048), (0, 2048), (110, 114)
     job = wait_for_job(submit(alice, x=x, y=y, z=z), timeout=180)
     assert job.state == "done", job.error
     served = cutouts_served(fault_devboss)
