@@ -26,15 +26,21 @@ def cuts(lo, hi, step):
     return list(zip(edges[:-1], edges[1:]))
 
 
+def span_x(box):
+    """The box's x extent rounded out to the cuboid grid (what the blocks' widths are measured against)."""
+    cx = CUBOID[0]
+    return -(-(box.x[1] - (box.x[0] // cx) * cx) // cx) * cx
+
+
 def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     """Cuboid multiples (bx, by, bz) per block: as wide in x as the box, or as `row_factor` times max_bytes
     allows, then up to max_bytes in y."""
     item = DTYPE_BYTES[str(dtype)]
     cx, cy, cz = CUBOID
     budget = max(max_bytes // (item * cz), cx * cy)  # voxels per 16-deep slab
-    span_x = -(-(box.x[1] - (box.x[0] // cx) * cx) // cx) * cx  # box x extent rounded out to cuboids
-    bx = max(cx, min(span_x, (budget // cy) // cx * cx))
-    if bx < span_x:
+    span = span_x(box)
+    bx = max(cx, min(span, (budget // cy) // cx * cx))
+    if bx < span:
         # Rows as long as `row_factor` times the budget allows. Whole rows make each z plane of a block one
         # contiguous write into the file instead of one small write per row, which took 5-6 times as long
         # for the same bytes (2.1 GB of uint8 rows 1024 or 2048 voxels at a time: 5-8 s against 1.1-1.4 s
@@ -44,18 +50,17 @@ def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
         # budget: a cuboid of uint64 (32 MiB) is already twice the default, and rows of two of them took
         # boss-cutout to 279-508 MB.
         floor = max(max_bytes, item * cz * cy * cx)
-        if span_x * cy * cz * item <= row_factor * min(floor, max(max_bytes, DEFAULT_BLOCK_BYTES)):
-            bx = span_x
+        if span * cy * cz * item <= row_factor * min(floor, max(max_bytes, DEFAULT_BLOCK_BYTES)):
+            bx = span
         else:
-            bx = min(span_x, max(bx, (row_factor * max_bytes // (item * cz * cy)) // cx * cx))
+            bx = min(span, max(bx, (row_factor * max_bytes // (item * cz * cy)) // cx * cx))
     by = max(cy, min(-(-(box.y[1] - (box.y[0] // cy) * cy) // cy) * cy, (budget // bx) // cy * cy))
     return bx, by, cz
 
 
 def whole_rows(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     """Whether every block of `box` is rows across the whole box."""
-    span_x = -(-(box.x[1] - (box.x[0] // CUBOID[0]) * CUBOID[0]) // CUBOID[0]) * CUBOID[0]
-    return block_shape(box, dtype, max_bytes, row_factor)[0] >= span_x
+    return block_shape(box, dtype, max_bytes, row_factor)[0] >= span_x(box)
 
 
 def plan_blocks(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
@@ -64,7 +69,7 @@ def plan_blocks(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
     One time sample per block, so a block is always a 3-D array."""
     bx, by, bz = block_shape(box, dtype, max_bytes, row_factor)
     # Whole rows: one block across, wherever the box starts (its ends are cut on cuboids all the same).
-    xs = [tuple(box.x)] if whole_rows(box, dtype, max_bytes, row_factor) else cuts(*box.x, bx)
+    xs = [tuple(box.x)] if bx >= span_x(box) else cuts(*box.x, bx)
     blocks = []
     for t in range(*box.t):
         for z in cuts(*box.z, bz):

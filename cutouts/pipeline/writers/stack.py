@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bossdb.geometry import Box
-from cutouts.pipeline.plan import CUBOID, block_shape, plan_blocks, whole_rows
+from cutouts.pipeline.plan import CUBOID, plan_blocks, span_x, whole_rows
 from cutouts.pipeline.writers.base import WriterError, uncompressed
 from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
@@ -75,7 +75,7 @@ def make_plan(spec, block_bytes):
         if whole_rows(box, dtype, WHOLE_ROWS_BYTES, row_factor=1):
             # A budget of one row of cuboids across the box (rounded out to the cuboid grid, as the planner
             # counts a block) makes every block whole rows.
-            row = block_shape(box, dtype, WHOLE_ROWS_BYTES, row_factor=1)[0] * CUBOID[1] * CUBOID[2]
+            row = span_x(box) * CUBOID[1] * CUBOID[2]
             block_bytes = max(block_bytes, row * np.dtype(dtype).itemsize)
     # uint64 labels keep blocks of at most twice the budget: at four (64 MB, two cuboids, a box 1024 voxels
     # wide) the command reached 279 MB, at eight (a box 2048 wide, before the planner capped it) 505 MB.
