@@ -28,9 +28,10 @@ from itertools import product
 
 import numpy as np
 
+from cutouts.pipeline.writers.tiff import DIRECT_ALIGN
+
 LOCKS = 64  # striped locks for chunks shared by blocks
 _local = threading.local()
-PAGE = 4096
 
 
 def scratch(shape, dtype, use="chunk"):
@@ -43,8 +44,8 @@ def scratch(shape, dtype, use="chunk"):
         buffers = _local.buffers = {}
     buf = buffers.get(use)
     if buf is None or buf.nbytes < nbytes:
-        raw = np.empty(nbytes + PAGE, np.uint8)
-        skip = -raw.ctypes.data % PAGE  # page-aligned, so that an uncompressed chunk can go out with O_DIRECT
+        raw = np.empty(nbytes + DIRECT_ALIGN, np.uint8)
+        skip = -raw.ctypes.data % DIRECT_ALIGN  # aligned, so that an uncompressed chunk can go out with O_DIRECT
         buf = buffers[use] = raw[skip:skip + nbytes]
     return buf[:nbytes].view(dtype).reshape(shape)
 
