@@ -61,9 +61,10 @@ class BufferPool:
     writer holds nothing of its own takes three (cutouts.pipeline.writers.block_buffers).
 
     A worker runs job after job, boss-cutout channel after channel: `retire()` at the end of one leaves its
-    buffers to the next pool made in the process, which takes up to its count of them and lets the rest go. Fresh memory costs its page
-    faults (on this VM ~4 µs a page: 0.1 CPU s for the three 32 MB buffers of an OME-TIFF job, measured
-    with perf); reused memory costs nothing. Between jobs a worker's child keeps those few buffers."""
+    buffers to the next pool made in the process, which takes up to its count of them and lets the rest go.
+    Fresh memory costs its page faults (on this VM ~4 µs a page: 0.1 CPU s for the three 32 MB buffers of an
+    OME-TIFF job, measured with perf); reused memory costs nothing. Between jobs a worker's child keeps those
+    few buffers."""
 
     def __init__(self, count=2):
         with _spares_lock:
