@@ -26,9 +26,18 @@ from cutouts.pipeline.writers.tiff import VolumeTiff, tiff_options
 
 COMPRESSIONS = ("none", "zstd", "deflate")
 # Fast levels: compression runs in the fetch threads, beside BOSS's answers (bench/cutout_bench.py
-# --compression measures the throughput against uncompressed and the size ratio per channel).
+# --compression measures the throughput against uncompressed and the size ratio per channel). zstd takes
+# level 2 for 16-bit voxels: on their rows stored as differences level 3 runs at 150-220 MB/s a thread on
+# fluorescence-like images, slower than BOSS serves, level 2 at 190-850 MB/s for 0-9 % more bytes.
+ZSTD_LEVEL = {2: 2}  # by bytes per voxel; 3 otherwise
+
+
+def _zstd(data):
+    return imagecodecs.zstd_encode(data, level=ZSTD_LEVEL.get(data.dtype.itemsize, 3))
+
+
 CODECS = {
-    "zstd": ("zstd", lambda data: imagecodecs.zstd_encode(data, level=3)),
+    "zstd": ("zstd", _zstd),
     "deflate": ("adobe_deflate", lambda data: imagecodecs.deflate_encode(data, level=1)),
 }
 
@@ -37,13 +46,16 @@ def uses_predictor(flavour, dtype):
     """Whether a compressed TIFF stores each row as differences from the voxel to its left (TIFF's horizontal
     predictor, Predictor 2, which tifffile, Bio-Formats (Fiji's File > Import), libtiff and GDAL undo).
 
-    For 8-bit voxels only. Neighbouring voxels are alike, so the differences pack better at the same speed:
-    8-bit EM-like images with Poisson noise 0.86 -> 0.74 of their bytes with zstd and 0.85 -> 0.74 with
-    deflate, with heavier noise 0.90 -> 0.87; devboss's smooth EM 0.055 -> 0.010. For 16-bit fluorescence-like
-    images the measurements were mixed (Poisson counts x10: 0.70 -> 0.62, but zstd 36 % slower; low counts: 5 %
-    larger), so 16-bit files keep plain rows. Never in ImageJ-flavoured files, which Fiji's own opener reads."""
+    For 8- and 16-bit voxels. Neighbouring voxels are alike, so the differences pack better: 8-bit EM-like
+    images with Poisson noise 0.86 -> 0.74 of their bytes with zstd and 0.85 -> 0.74 with deflate, with
+    heavier noise 0.90 -> 0.87; devboss's smooth EM 0.055 -> 0.010. 16-bit fluorescence-like images (Poisson
+    counts on a smooth field, 512 x 512 tiles; zstd level 2 against plain rows at level 3, the rule before):
+    0.69 instead of 0.84 of their bytes at 1.4 times the speed with bright counts (~20,000), 0.63
+    instead of 0.62 at 2.9 times the speed at ~2,000, 1-7 % more bytes at 20-200 counts; devboss's fluo 0.004
+    instead of 0.686 (bench.compression_bench). Not uint64 labels, which pack to almost nothing anyway. Never in
+    ImageJ-flavoured files, which Fiji's own opener reads."""
     dtype = np.dtype(dtype)
-    return flavour != "imagej" and dtype.kind in "ui" and dtype.itemsize == 1
+    return flavour != "imagej" and dtype.kind in "ui" and dtype.itemsize <= 2
 
 
 def encoder(compression, predictor):
