@@ -36,7 +36,6 @@ from bossdb.geometry import DTYPE_BYTES
 MB = 1e6
 BOX = {"x": (0, 4096), "y": (0, 4096), "z": (0, 64)}
 
-
 # ---- (c): the portal job, in this process's Django against a worker of our own ----
 
 def setup_django(tmp, devboss, redis_url, max_bytes):
@@ -264,6 +263,7 @@ def main():
     parser.add_argument("--compression", default="none", help="the job's compression (none, lz4, zstd, deflate)")
     parser.add_argument("--channel", default="/".join(CHANNEL[:3]), help="a devboss demo channel (demo/large/em)")
     parser.add_argument("--box", help="x0:x1,y0:y1,z0:z1 at level 0 instead of 0:4096,0:4096,0:Z")
+    parser.add_argument("--boss-clevel", type=int, default=9, help="devboss's blosc level (0: answers of real-EM size)")
     args = parser.parse_args()
 
     from devboss import procs
@@ -275,7 +275,7 @@ def main():
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory(prefix="cutout-bench-") as tmp:
         tmp = Path(tmp)
-        devboss = start_devboss(tmp / "devboss")
+        devboss = start_devboss(tmp / "devboss", {"DEVBOSS_BLOSC_CLEVEL": str(args.boss_clevel)})
         port = procs.free_port()
         redis = procs.start_redis(port, tmp / "redis")
         redis_url = f"redis://127.0.0.1:{port}/0"
@@ -308,8 +308,8 @@ def main():
                     raise RuntimeError((tmp / "worker.log").read_text()[-3000:])
                 time.sleep(0.2)
             print(f"box x {box['x']}, y {box['y']}, z {box['z']} of {args.channel}: {nbytes / MB:.0f} MB; "
-                  f"blocks of {settings.CUTOUT_BLOCK_BYTES / 2**20:.0f} MiB, "
-                  f"{settings.CUTOUT_FETCH_CONCURRENCY} in flight", flush=True)
+                  f"blocks of {settings.CUTOUT_BLOCK_BYTES / 2**20:.0f} MiB, {settings.CUTOUT_FETCH_CONCURRENCY} "
+                  f"in flight; devboss's blosc level {args.boss_clevel}", flush=True)
             all_cpus = sorted(os.sched_getaffinity(0))
             layouts = {"split": (all_cpus[:-1], all_cpus[-1:]), "shared": (all_cpus, all_cpus)}
             for layout in args.cores.split(","):

@@ -84,6 +84,12 @@ DEVBOSS_VOLUME_DIR = Path(os.environ.get("DEVBOSS_VOLUME_DIR", VAR_DIR / "volume
 # BOSS's cap on one cutout request, uncompressed (section 5.5 of boss-api.md).
 DEVBOSS_CUTOUT_MAX_BYTES = env_int("DEVBOSS_CUTOUT_MAX_BYTES", 520 * 1048576)
 
+# The blosc level of cutout answers (python-blosc's default, 9, as the real BOSS sends them). devboss's voxels
+# are smooth and pack to a few % of their bytes; real EM hardly packs at all. 0 sends every answer as large as
+# its voxels (blosc stores them as they are), so benchmarks can measure a client's memory with answers of
+# real-data size (bench.cutout_bench --boss-clevel 0).
+DEVBOSS_BLOSC_CLEVEL = env_int("DEVBOSS_BLOSC_CLEVEL", 9)
+
 # Cutout POST bodies: nginx in front of BOSS allows 550 MB (client_max_body_size).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 550 * 1024 * 1024
 

@@ -210,7 +210,8 @@ def _check_renderable(channel, box, media):
 
 def _encode(arr, media):
     if media == "application/blosc":
-        return blosc.compress(np.ascontiguousarray(arr), typesize=arr.dtype.itemsize * 8)
+        return blosc.compress(np.ascontiguousarray(arr), typesize=arr.dtype.itemsize * 8,
+                              clevel=settings.DEVBOSS_BLOSC_CLEVEL)
     if media == "application/blosc-python":
         return blosc.pack_array(np.ascontiguousarray(arr))
     if media == "application/npygz":
