@@ -1,6 +1,7 @@
 """bossdb: a small, Django-free client of the BOSS REST API (bossdb.io) used by the portal and `boss-cutout`.
 
-- session.py: Session (base URL, credential, timeouts, one retry policy, renew and slot hooks), Credential
+- session.py: Session (base URL, credential, timeouts, one retry policy, renew and slot hooks), Credential,
+  BodyRoom (bounds the bytes of the answers held at once)
 - errors.py: the errors every call raises, and the one HTTP status -> error table
 - resources.py: typed results (Collection, Experiment, CoordFrame, Channel, Level)
 - api.py: one function per endpoint (metadata, downsample levels, cutout read, ids, bounding box, ping)
@@ -15,4 +16,4 @@ from bossdb.errors import (  # noqa: F401
     LoginRequired,
 )
 from bossdb.resources import Channel, Collection, CoordFrame, Experiment, Level  # noqa: F401
-from bossdb.session import Credential, Retry, Session  # noqa: F401
+from bossdb.session import BodyRoom, Credential, Retry, Session  # noqa: F401

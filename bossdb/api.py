@@ -85,7 +85,8 @@ def cutout_route(collection, experiment, channel, resolution, x, y, z, t=None):
     return path("cutout", collection, experiment, channel, resolution, *ranges) + "/"
 
 
-def read_cutout(session, collection, experiment, channel, datatype, resolution, x, y, z, t=None, into=None):
+def read_cutout(session, collection, experiment, channel, datatype, resolution, x, y, z, t=None, into=None,
+                room=None):
     """A (Z, Y, X) array, or (T, Z, Y, X) when `t` is given, of the half-open box, in ONE request.
 
     GET /v1/cutout/{c}/{e}/{ch}/{r}/{x0}:{x1}/{y0}:{y1}/{z0}:{z1}/[{t0}:{t1}/] with Accept: application/blosc
@@ -95,6 +96,7 @@ def read_cutout(session, collection, experiment, channel, datatype, resolution, 
     `into(shape, dtype)`, called once the body is in, gives a C-contiguous array to decode into (and return):
     blosc decodes straight into it, so a caller reading many blocks reuses a few buffers instead of touching
     fresh memory for every block (a fresh 32 MB array costs ~0.2 CPU s per GB in page faults and unmapping).
+    `room` (bossdb.BodyRoom) bounds the bytes of the bodies the caller's threads hold at once.
     """
     if str(datatype) not in CUTOUT_TYPES:
         raise BossBadRequest(f"BOSS can't cut out {datatype} channels")
@@ -117,7 +119,7 @@ def read_cutout(session, collection, experiment, channel, datatype, resolution, 
 
     return session.get(cutout_route(collection, experiment, channel, resolution, x, y, z, t),
                        params={"access-mode": "no-cache"}, accept="application/blosc", decode=decode,
-                       what="the cutout", describe=False)
+                       what="the cutout", describe=False, room=room)
 
 
 def _decode_into(body, out, expected, dtype):

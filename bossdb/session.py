@@ -12,6 +12,8 @@ shared by the threads of a cutout. Two hooks let the caller shape every request:
   raises LoginRequired when none is left); the command line has none.
 - `slot()` returns a context manager held around each request: a web job takes a slot of the cap on
   requests in flight to BOSS from every worker together.
+A request may also bring a `BodyRoom` (`get(..., room=)`): its body is read only once the bodies held
+(read, not yet decoded) leave room for it, so that a cutout's memory is bounded whatever BOSS's answers weigh.
 
 Retries (`Retry`): BossUnavailable and BossTimeout (5xx, connection errors, timeouts, a body cut short)
 are sent again with exponential backoff; every other error (401/403, 404, 400, 429 throttling) is final.
@@ -106,25 +108,33 @@ class Session:
     def api_url(self, route):
         return f"{self.url}/{API_VERSION}/{route}"
 
-    def _send(self, url, params, accept, what, describe):
+    def _send(self, url, params, accept, what, describe, room=None):
+        """The response, its body read, and the bytes it holds of `room` (the caller gives them back)."""
         headers = {"Authorization": self.credential.header}
         if accept:
             headers["Accept"] = accept
+        held = 0
         try:
             with self.slot():
                 response = self._http().get(url, params=params, headers=headers, timeout=self.timeout, stream=True)
                 if 200 <= response.status_code < 300:
+                    if room is not None:
+                        held = room.take(content_length(response))
                     read_body(response)  # the whole body, inside the slot
-        except requests.Timeout as exc:
-            raise BossTimeout(f"BOSS did not answer in time while reading {what}." if what
-                              else "BOSS did not answer in time") from exc
-        except requests.RequestException as exc:
-            # connection refused or reset, a response cut short (content shorter than its length), ...
-            raise BossUnavailable(f"cannot reach BOSS ({type(exc).__name__})"
-                                  + (f" while reading {what}" if what else "")) from exc
+        except BaseException as exc:
+            if held:
+                room.give(held)
+            if isinstance(exc, requests.Timeout):
+                raise BossTimeout(f"BOSS did not answer in time while reading {what}." if what
+                                  else "BOSS did not answer in time") from exc
+            if isinstance(exc, requests.RequestException):
+                # connection refused or reset, a response cut short (content shorter than its length), ...
+                raise BossUnavailable(f"cannot reach BOSS ({type(exc).__name__})"
+                                      + (f" while reading {what}" if what else "")) from exc
+            raise
         if not 200 <= response.status_code < 300:
             raise error_for_response(response, what if describe and self.describe else None)
-        return response
+        return response, held
 
     def _renewed(self, used):
         """A fresh credential in place of `used` (once per credential, whichever thread asks first):
@@ -134,11 +144,11 @@ class Session:
                 self.credential = self.renew(used)
         return self.credential
 
-    def get(self, route, *, params=None, accept=None, what=None, decode=None, describe=True):
+    def get(self, route, *, params=None, accept=None, what=None, decode=None, describe=True, room=None):
         """GET {url}/v1/{route}; `decode(response)` turns the body into the result and raises ValueError
         when it can't (an unreadable answer, retried like a 5xx). `what` names the resource in messages; with
-        describe=False an HTTP error keeps BOSS's own message ("Object 7 not found"). Raises only
-        bossdb.errors."""
+        describe=False an HTTP error keeps BOSS's own message ("Object 7 not found"). The body holds its
+        bytes of `room` (a BodyRoom) from its reading to the end of its decoding. Raises only bossdb.errors."""
         url = self.api_url(route)
         renewed = False
         attempt = 0
@@ -147,12 +157,17 @@ class Session:
             if self.renew is not None and used.expiring(self.renew_margin):
                 used = self._renewed(used)  # before it expires, not after BOSS refused it
             try:
-                response = self._send(url, params, accept, what, describe)
+                response, held = self._send(url, params, accept, what, describe, room)
                 try:
                     return decode(response) if decode else response
                 except ValueError as exc:
                     raise BossUnavailable(f"BOSS sent something unreadable for {what or 'the request'} "
                                           f"({exc})") from exc
+                finally:
+                    if held:
+                        if decode is not None:
+                            response._content = None  # the body goes now, before its room is given back
+                        room.give(held)
             except BossForbidden as exc:
                 if exc.boss_status != 401 or self.renew is None or renewed:
                     raise
@@ -187,6 +202,48 @@ class Session:
         return probe.status_code == 401
 
 
+def content_length(response):
+    """The body's announced length in bytes, 0 when unknown."""
+    length = getattr(response, "headers", {}).get("Content-Length", "")
+    return int(length) if length.isdigit() else 0
+
+
+class BodyRoom:
+    """Room, in bytes, for the bodies a cutout's threads hold at once, read and not yet decoded.
+
+    A thread whose answer has come (its headers read) takes its body's length before reading the rest;
+    while the bodies held leave no room for it, it waits, its body left in the socket. One body is always
+    let in, however large, so that a body larger than the room waits only for the others. Requests in
+    flight are not limited, only the bodies held: BOSS keeps working on its answers meanwhile. Real EM
+    hardly packs, so BOSS's answers weigh about as much as the blocks: without a room three threads held
+    three such bodies besides the block buffers (a web job's worker peaked at 321 MB)."""
+
+    def __init__(self, nbytes):
+        self.nbytes = nbytes
+        self.held = 0
+        self._changed = threading.Condition()
+
+    def take(self, n):
+        """Wait until `n` bytes fit, take them; returns `n`."""
+        with self._changed:
+            while self.held and self.held + n > self.nbytes:
+                self._changed.wait()
+            self.held += n
+        return n
+
+    def give(self, n):
+        with self._changed:
+            self.held -= n
+            self._changed.notify_all()
+
+    def grow(self, nbytes):
+        """At least `nbytes` of room from now on."""
+        with self._changed:
+            if nbytes > self.nbytes:
+                self.nbytes = nbytes
+                self._changed.notify_all()
+
+
 def read_body(response):
     """Read a streamed response's whole body, then give its connection back for the next request.
 
@@ -198,10 +255,9 @@ def read_body(response):
     raw = getattr(response, "raw", None)
     if raw is None or getattr(response, "_content", False) is not False:  # not streamed, or read already
         return response.content
-    length = response.headers.get("Content-Length", "")
-    if not length.isdigit() or response.headers.get("Content-Encoding", "identity").lower() != "identity":
+    n = content_length(response)
+    if not n or response.headers.get("Content-Encoding", "identity").lower() != "identity":
         return response.content
-    n = int(length)
     try:
         body = raw.read(n, decode_content=False)
     except urllib3.exceptions.ReadTimeoutError as exc:

@@ -54,6 +54,9 @@ _spares = []  # buffers a finished job's pool left to the next pool of this proc
 _spares_lock = threading.Lock()
 
 
+BODIES = 1  # BOSS's answers held at once, in blocks (BlockReader)
+
+
 class BufferPool:
     """A few page-aligned buffers shared by the reading threads, one per block between its decoding and the
     end of its write. No more than the threads: a thread spends most of a block waiting for BOSS's answer,
@@ -108,13 +111,22 @@ class BlockReader:
 
     Blocks are decoded into buffers of a BufferPool: the array returned is valid until its buffer goes back
     to the pool, by release() in the same thread or by give(detach()), which the fetch loop does once the
-    block is written.
+    block is written. BOSS's answers read and not yet decoded hold at most `bodies` blocks' bytes together
+    (a bossdb.BodyRoom): the answers' weight depends on the data (devboss's smooth voxels 0.05 of their
+    bytes, real EM about 1), and memory must not. The other threads' requests stay in flight meanwhile.
     """
 
-    def __init__(self, session, spec, buffers=2):
+    def __init__(self, session, spec, buffers=2, bodies=BODIES):
         self.session, self.spec = session, spec
         self.pool = BufferPool(buffers)
+        self.bodies = bodies
+        self.room = bossdb.BodyRoom(0)  # grown to `bodies` blocks' bytes by the first block read
         self._local = threading.local()
+
+    @property
+    def buffers(self):
+        """How many blocks can be in hand at once (read, not yet written)."""
+        return self.pool.count
 
     def _into(self, shape, dtype):
         """This thread's buffer for the block (taken once, also when the request is retried)."""
@@ -150,10 +162,12 @@ class BlockReader:
     def __call__(self, task):
         spec, block = self.spec, task.block
         t = block.t if spec.time_range else None
+        samples = t[1] - t[0] if t else 1
+        self.room.grow(self.bodies * samples * int(np.prod(block.shape_zyx)) * np.dtype(task.channel.datatype).itemsize)
         try:
             data = bossdb.read_cutout(self.session, spec.collection, spec.experiment, task.channel.name,
                                       task.channel.datatype, spec.resolution, block.x, block.y, block.z, t,
-                                      into=self._into)
+                                      into=self._into, room=self.room)
         except BaseException:
             self.release()
             raise
@@ -239,7 +253,11 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
 
     remaining = len(pending)
     threads = readers_left[0]
-    writers = [threading.Thread(target=thread(writer), name=f"{name}-write-{i}", daemon=True) for i in range(threads)]
+    # No more writers than blocks can be in hand at once: a writer's own memory (the OME-Zarr writer's chunk
+    # and level-1 buffers, ~10 MB) is then kept by as many threads as write at the same time.
+    held_at_once = getattr(read, "buffers", None) if detach is not None else None
+    writing = min(threads, held_at_once or threads)
+    writers = [threading.Thread(target=thread(writer), name=f"{name}-write-{i}", daemon=True) for i in range(writing)]
     readers = [threading.Thread(target=thread(reader), name=f"{name}-{i}", daemon=True) for i in range(threads)]
     for t in writers + readers:
         t.start()

@@ -72,3 +72,59 @@ def test_a_body_cut_short_is_retried_then_reported(server):
     with pytest.raises(BossUnavailable) as caught:
         read(Session(url, Credential("Token", "t"), retry=Retry(1, 0)))
     assert "cannot reach BOSS" in caught.value.message and "the cutout" in caught.value.message
+
+
+class WatchedRoom(bossdb.BodyRoom):
+    """A BodyRoom that remembers the most bytes it ever held at once."""
+
+    def __init__(self, nbytes):
+        super().__init__(nbytes)
+        self.most = 0
+
+    def take(self, n):
+        n = super().take(n)
+        with self._changed:
+            self.most = max(self.most, self.held)
+        return n
+
+
+def test_threads_sharing_a_room_of_one_body_hold_one_body_at_a_time_and_read_every_block(server):
+    s = Session(f"http://127.0.0.1:{server.server_port}", Credential("Token", "t"))
+    room, results = WatchedRoom(len(BODY)), []
+
+    def reader():
+        for _ in range(6):
+            results.append(bossdb.read_cutout(s, "c", "e", "ch", "uint16", 0, (0, 128), (0, 64), (0, 4), room=room))
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 24 and all(np.array_equal(r, BLOCK) for r in results)
+    assert room.most == len(BODY) and room.held == 0  # never two bodies at once, every byte given back
+
+
+def test_a_body_larger_than_the_room_is_still_read_and_one_cut_short_gives_its_room_back(server):
+    url = f"http://127.0.0.1:{server.server_port}"
+    room = bossdb.BodyRoom(10)  # far less than one body: one is always let in
+    box = ("c", "e", "ch", "uint16", 0, (0, 128), (0, 64), (0, 4))
+    np.testing.assert_array_equal(bossdb.read_cutout(Session(url, Credential("Token", "t")), *box, room=room), BLOCK)
+    Handler.short = 1
+    session = Session(url, Credential("Token", "t"), retry=Retry(2, 0))
+    np.testing.assert_array_equal(bossdb.read_cutout(session, *box, room=room), BLOCK)
+    assert room.held == 0
+
+
+def test_a_full_room_makes_the_next_body_wait_until_one_is_given_back():
+    room = bossdb.BodyRoom(100)
+    room.take(80)
+    taken = threading.Event()
+    t = threading.Thread(target=lambda: (room.take(50), taken.set()))
+    t.start()
+    assert not taken.wait(0.2)  # 80 + 50 > 100: waits
+    room.give(80)
+    assert taken.wait(5) and room.held == 50
+    t.join(5)
+    room.take(30)  # 50 + 30 fits at once
+    assert room.held == 80

@@ -101,6 +101,36 @@ def test_the_fetch_loop_reads_on_while_blocks_are_written_and_reports_a_block_on
     assert read.most_out >= 5  # 3 blocks held by writes while the readers read 2 more
 
 
+def test_no_more_blocks_are_written_at_once_than_the_reader_has_buffers():
+    s = spec()
+    tasks = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))
+    read, names = PooledReader(), set()
+    read.buffers = 2
+
+    def write(task, data):
+        names.add(threading.current_thread().name)
+        time.sleep(0.005)
+
+    fetch_all(tasks, read, write, concurrency=3, name="t")
+    assert len(tasks) > 3 and 1 <= len(names) <= 2 and read.out == 0  # two writer threads for two buffers
+
+
+def test_a_block_reader_lets_boss_s_answers_hold_one_block_s_bytes_at_once():
+    import bossdb
+    from bossdb.api import cutout_route
+    from cutouts.pipeline.fetch import BlockReader
+    from tests.bossdb.fake import FakeBoss, blosc_answer
+
+    s = spec()
+    task = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))[0]
+    b = task.block
+    fake = FakeBoss({cutout_route("c", "e", "em", 0, b.x, b.y, b.z): blosc_answer(source(EM, b))})
+    reader = BlockReader(bossdb.Session("http://boss.test", bossdb.Credential("Token", "t"), transport=fake), s)
+    np.testing.assert_array_equal(reader(task), source(EM, b))
+    assert reader.room.nbytes == int(np.prod(b.shape_zyx)) and reader.room.held == 0
+    reader.close()
+
+
 def test_the_fetch_loop_stops_when_told_and_reports_boss_failures():
     s = spec()
     tasks = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))
