@@ -162,8 +162,8 @@ class BlockReader:
     def __call__(self, task):
         spec, block = self.spec, task.block
         t = block.t if spec.time_range else None
-        samples = t[1] - t[0] if t else 1
-        self.room.grow(self.bodies * samples * int(np.prod(block.shape_zyx)) * np.dtype(task.channel.datatype).itemsize)
+        voxels = int(np.prod(block.shape_zyx)) * (t[1] - t[0] if t else 1)
+        self.room.grow(self.bodies * voxels * np.dtype(task.channel.datatype).itemsize)
         try:
             data = bossdb.read_cutout(self.session, spec.collection, spec.experiment, task.channel.name,
                                       task.channel.datatype, spec.resolution, block.x, block.y, block.z, t,
