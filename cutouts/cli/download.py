@@ -86,6 +86,7 @@ def download(plan, manifest, folder, read, workers, progress):
 
     open_and_read.detach = getattr(read, "detach", None)  # the reader's buffer goes with each block to its write
     open_and_read.give = getattr(read, "give", None)
+    open_and_read.buffers = getattr(read, "buffers", None)  # as many write threads as blocks can be in hand
 
     try:
         fetch_all([Task(0, channel, b) for b in todo], open_and_read, lambda task, data: writers.write(task.block, data),
