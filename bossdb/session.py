@@ -118,8 +118,8 @@ class Session:
             with self.slot():
                 response = self._http().get(url, params=params, headers=headers, timeout=self.timeout, stream=True)
                 if 200 <= response.status_code < 300:
-                    if room is not None:
-                        held = room.take(content_length(response))
+                    if room is not None:  # a body of unknown length (chunked) counts as a full room
+                        held = room.take(content_length(response) or room.nbytes)
                     read_body(response)  # the whole body, inside the slot
         except BaseException as exc:
             if held:
@@ -213,7 +213,8 @@ class BodyRoom:
 
     A thread whose answer has come (its headers read) takes its body's length before reading the rest;
     while the bodies held leave no room for it, it waits, its body left in the socket. One body is always
-    let in, however large, so that a body larger than the room waits only for the others. Requests in
+    let in, however large, so that a body larger than the room waits only for the others; a body of unknown
+    length (chunked) takes the whole room. Requests in
     flight are not limited, only the bodies held: BOSS keeps working on its answers meanwhile. Real EM
     hardly packs, so BOSS's answers weigh about as much as the blocks: without a room three threads held
     three such bodies besides the block buffers (a web job's worker peaked at 321 MB)."""

@@ -128,3 +128,14 @@ def test_a_full_room_makes_the_next_body_wait_until_one_is_given_back():
     t.join(5)
     room.take(30)  # 50 + 30 fits at once
     assert room.held == 80
+
+
+def test_a_body_of_unknown_length_takes_the_whole_room():
+    from tests.bossdb.fake import FakeBoss, blosc_answer
+
+    fake = FakeBoss({"cutout/c/e/ch/0/0:128/0:64/0:4/": blosc_answer(BLOCK)})  # no Content-Length
+    room = WatchedRoom(1000)
+    out = bossdb.read_cutout(Session("http://boss.test", Credential("Token", "t"), transport=fake), "c", "e", "ch",
+                             "uint16", 0, (0, 128), (0, 64), (0, 4), room=room)
+    np.testing.assert_array_equal(out, BLOCK)
+    assert room.most == 1000 and room.held == 0
