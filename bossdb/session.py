@@ -214,10 +214,10 @@ class BodyRoom:
     A thread whose answer has come (its headers read) takes its body's length before reading the rest;
     while the bodies held leave no room for it, it waits, its body left in the socket. One body is always
     let in, however large, so that a body larger than the room waits only for the others; a body of unknown
-    length (chunked) takes the whole room. Requests in
-    flight are not limited, only the bodies held: BOSS keeps working on its answers meanwhile. Real EM
-    hardly packs, so BOSS's answers weigh about as much as the blocks: without a room three threads held
-    three such bodies besides the block buffers (a web job's worker peaked at 321 MB)."""
+    length (chunked) takes the whole room. Requests in flight are not limited, only the bodies held: BOSS
+    keeps working on its answers meanwhile. Real EM hardly packs, so BOSS's answers weigh about as much as
+    the blocks: without a room three threads held three such bodies besides the block buffers (a web job's
+    worker peaked at 321 MB)."""
 
     def __init__(self, nbytes):
         self.nbytes = nbytes
