@@ -26,10 +26,14 @@ def cuts(lo, hi, step):
     return list(zip(edges[:-1], edges[1:]))
 
 
+def _rounded_out(lo, hi, step):
+    """The length of [lo, hi) with both ends rounded out to multiples of `step`."""
+    return -(-(hi - (lo // step) * step) // step) * step
+
+
 def span_x(box):
     """The box's x extent rounded out to the cuboid grid (what the blocks' widths are measured against)."""
-    cx = CUBOID[0]
-    return -(-(box.x[1] - (box.x[0] // cx) * cx) // cx) * cx
+    return _rounded_out(*box.x, CUBOID[0])
 
 
 def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
@@ -54,7 +58,7 @@ def block_shape(box, dtype, max_bytes=DEFAULT_BLOCK_BYTES, row_factor=2):
             bx = span
         else:
             bx = min(span, max(bx, (row_factor * max_bytes // (item * cz * cy)) // cx * cx))
-    by = max(cy, min(-(-(box.y[1] - (box.y[0] // cy) * cy) // cy) * cy, (budget // bx) // cy * cy))
+    by = max(cy, min(_rounded_out(*box.y, cy), (budget // bx) // cy * cy))
     return bx, by, cz
 
 
