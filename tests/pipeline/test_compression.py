@@ -2,6 +2,7 @@
 codec they say, keep their calibration (ImageJ hyperstacks for Fiji), and are smaller than uncompressed."""
 import io
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -48,6 +49,21 @@ def test_a_16_bit_ome_tiff_stores_its_rows_as_differences_too(tmp_path, compress
         assert tif.pages[0].predictor == tifffile.PREDICTOR.HORIZONTAL
         assert np.array_equal(tif.asarray(), expected(FLUO, WIDE))
     assert (tmp_path / name).stat().st_size < raw_bytes((FLUO,), WIDE) / 4  # smooth: plain rows made 0.69-0.77
+
+
+@pytest.mark.parametrize("channel, fmt", [(EM, "ome-tiff"), (FLUO, "imagej-tiff")], ids=["8-bit", "imagej"])
+def test_deflate_segments_are_zlib_streams_zlib_itself_inflates(tmp_path, channel, fmt):
+    """ISA-L writes the deflate: every segment must be a whole zlib stream (header, Adler-32) that zlib, the
+    inflater libtiff and Java's (ImageJ's own opener) use, unpacks to a full segment."""
+    name, _ = produce(tmp_path, spec((channel,), fmt, "deflate"))
+    with open(tmp_path / name, "rb") as f, tifffile.TiffFile(tmp_path / name) as tif:
+        page = tif.pages[0]
+        rows = page.tags["RowsPerStrip"].value
+        for offset, count in zip(page.dataoffsets, page.databytecounts):
+            f.seek(offset)
+            unpacked = zlib.decompress(f.read(count))
+            assert len(unpacked) in {rows * page.imagewidth * page.dtype.itemsize,
+                                     page.imagelength % rows * page.imagewidth * page.dtype.itemsize}
 
 
 def test_an_imagej_tiff_takes_deflate_and_stays_a_hyperstack_fiji_opens(tmp_path):
