@@ -3,7 +3,9 @@
 Reference: boss-api.md (the BOSS REST API v1 subset intern and Neuroglancer use), https://docs.theboss.io/docs/.
 Errors are bossdb.errors only; metadata errors name the resource for the user ("collection demo").
 """
-import blosc
+import struct
+
+import numcodecs.blosc
 import numpy as np
 import requests
 
@@ -14,8 +16,6 @@ from bossdb.session import path
 
 CUTOUT_TYPES = ("uint8", "uint16", "uint64")  # what BOSS's cutout service (spdb) and intern handle
 BOUNDING_BOX_KINDS = ("tight", "loose")
-# Decode without holding the GIL: a cutout's fetch threads then decode while the others read their answers.
-blosc.set_releasegil(True)
 
 
 def _experiment_route(collection, experiment, *rest):
@@ -106,16 +106,9 @@ def read_cutout(session, collection, experiment, channel, datatype, resolution, 
     dtype = np.dtype(datatype)
 
     def decode(response):
-        if into is not None:
-            return _decode_into(response.content, into(expected, dtype), expected, dtype)
-        try:
-            raw = blosc.decompress(response.content)
-        except Exception as exc:  # blosc raises its own error types on a damaged or cut-short body
-            raise ValueError(f"not a blosc array ({type(exc).__name__})") from exc
-        data = np.frombuffer(raw, dtype=dtype)
-        if data.size != np.prod(expected):
-            raise ValueError(f"a block of {data.size} {dtype} voxels, expected {expected}")
-        return data.reshape(expected)
+        body = response.content
+        out = into(expected, dtype) if into is not None else np.empty(expected, dtype)
+        return _decode_into(body, out, expected, dtype)
 
     return session.get(cutout_route(collection, experiment, channel, resolution, x, y, z, t),
                        params={"access-mode": "no-cache"}, accept="application/blosc", decode=decode,
@@ -123,15 +116,18 @@ def read_cutout(session, collection, experiment, channel, datatype, resolution, 
 
 
 def _decode_into(body, out, expected, dtype):
-    """Decode a blosc body into `out` after checking its header against `out`: blosc itself trusts the
-    header, so a body whose sizes don't match is refused before a byte is written."""
+    """Decode a blosc body (bytes, or a memoryview of a buffer the body was read into) into `out` after
+    checking its header against `out`: blosc itself trusts the header, so a body whose sizes don't match is
+    refused before a byte is written. numcodecs' blosc (the same C-Blosc 1.x) decodes from any buffer and
+    without the GIL; python-blosc takes bytes objects only."""
     if out.shape != expected or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
         raise TypeError(f"out must be a C-contiguous {dtype} array of shape {expected}, got {out.dtype} {out.shape}")
-    nbytes, cbytes, _ = blosc.get_cbuffer_sizes(body) if len(body) >= 16 else (0, 0, 0)
+    # Blosc 1.x's header: version, versionlz, flags, typesize, then nbytes, blocksize, cbytes (little-endian).
+    nbytes, _, cbytes = struct.unpack_from("<III", body, 4) if len(body) >= 16 else (0, 0, 0)
     if nbytes != out.nbytes or cbytes != len(body):
         raise ValueError(f"a blosc body of {nbytes} bytes in {len(body)}, expected {out.nbytes}")
     try:
-        blosc.decompress_ptr(body, out.ctypes.data)
+        numcodecs.blosc.decompress(body, out)
     except Exception as exc:  # blosc raises its own error types on a damaged body
         raise ValueError(f"not a blosc array ({type(exc).__name__})") from exc
     return out
