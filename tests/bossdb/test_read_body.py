@@ -90,17 +90,8 @@ class WatchedRoom(bossdb.BodyRoom):
 
 def test_threads_sharing_a_room_of_one_body_hold_one_body_at_a_time_and_read_every_block(server):
     s = Session(f"http://127.0.0.1:{server.server_port}", Credential("Token", "t"))
-    room, results = WatchedRoom(len(BODY)), []
-
-    def reader():
-        for _ in range(6):
-            results.append(bossdb.read_cutout(s, "c", "e", "ch", "uint16", 0, (0, 128), (0, 64), (0, 4), room=room))
-
-    threads = [threading.Thread(target=reader) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    room = WatchedRoom(len(BODY))
+    results = in_threads(4, 6, lambda: read_in_room(s, room))
     assert len(results) == 24 and all(np.array_equal(r, BLOCK) for r in results)
     assert room.most == len(BODY) and room.held == 0  # never two bodies at once, every byte given back
 
@@ -160,18 +151,9 @@ def test_large_bodies_are_read_into_one_buffer_the_room_keeps_and_the_connection
 def test_threads_reading_into_kept_buffers_get_every_block_and_a_body_cut_short_is_retried(server):
     url = f"http://127.0.0.1:{server.server_port}"
     s = Session(url, Credential("Token", "t"), retry=Retry(2, 0))
-    room, results = WatchedRoom(len(BODY), buffered=1), []
-
-    def reader():
-        for _ in range(6):
-            results.append(read_in_room(s, room))
-
+    room = WatchedRoom(len(BODY), buffered=1)
     Handler.short = 2  # two of the answers are cut short: their tries read again into a buffer
-    threads = [threading.Thread(target=reader) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = in_threads(3, 6, lambda: read_in_room(s, room))
     assert len(results) == 18 and all(np.array_equal(r, BLOCK) for r in results)
     assert room.most == len(BODY) and room.held == 0
     assert sum(len(b) for b in room._spare) <= len(BODY)  # no more kept than the room's own bytes
@@ -179,3 +161,19 @@ def test_threads_reading_into_kept_buffers_get_every_block_and_a_body_cut_short_
 
 def read_in_room(session, room, into=None):
     return bossdb.read_cutout(session, "c", "e", "ch", "uint16", 0, (0, 128), (0, 64), (0, 4), into=into, room=room)
+
+
+def in_threads(threads, each, call):
+    """`call()` `each` times in each of `threads` threads at once; every result."""
+    results = []
+
+    def run():
+        for _ in range(each):
+            results.append(call())
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for t in started:
+        t.start()
+    for t in started:
+        t.join(30)
+    return results
