@@ -236,6 +236,7 @@ class BodyRoom:
         self.nbytes = nbytes
         self.buffered = buffered
         self.held = 0
+        self.largest = 0  # the largest body taken so far (a body of unknown length counts as the whole room)
         self._spare = []  # buffers of bodies decoded, for the next ones
         self._changed = threading.Condition()
 
@@ -245,6 +246,7 @@ class BodyRoom:
             while self.held and self.held + n > self.nbytes:
                 self._changed.wait()
             self.held += n
+            self.largest = max(self.largest, n)
         return n
 
     def give(self, n, buffer=None):

@@ -8,10 +8,12 @@ import requests
 
 
 class Answer:
-    def __init__(self, status=200, body=None, content=None):
+    def __init__(self, status=200, body=None, content=None, headers=None):
         self.status_code = status
         self._body = body
         self._content = content
+        if headers is not None:  # without them an answer's length is unknown, as a chunked one's
+            self.headers = headers
 
     @property
     def content(self):

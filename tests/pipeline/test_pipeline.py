@@ -131,6 +131,34 @@ def test_a_block_reader_lets_boss_s_answers_hold_one_block_s_bytes_at_once():
     reader.close()
 
 
+@pytest.mark.parametrize("weight, buffers", [(0.05, 3), (0.6, 2), (None, 2)], ids=["smooth", "real-EM", "unknown"])
+def test_answers_of_half_a_block_or_more_take_the_place_of_the_third_block_buffer(weight, buffers):
+    """The answers and the block buffers share one budget: answers as large as real EM's (or of unknown
+    length) leave the reader two buffers; devboss's smooth answers leave it three."""
+    import bossdb
+    from bossdb.api import cutout_route
+    from cutouts.pipeline.fetch import BlockReader
+    from tests.bossdb.fake import Answer, FakeBoss, blosc_answer
+
+    s = spec()
+    tasks = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))
+    routes = {}
+    for task in tasks:
+        b = task.block
+        answer = blosc_answer(source(EM, b))
+        if weight is not None:  # a Content-Length saying the body weighs `weight` of its block
+            answer = Answer(content=answer.content,
+                            headers={"Content-Length": str(max(1, int(weight * np.prod(b.shape_zyx))))})
+        routes[cutout_route("c", "e", "em", 0, b.x, b.y, b.z)] = answer
+    reader = BlockReader(bossdb.Session("http://boss.test", bossdb.Credential("Token", "t"),
+                                        transport=FakeBoss(routes)), s, buffers=3)
+    got = []
+    fetch_all(tasks, reader, lambda task, data: got.append(np.array_equal(data, source(EM, task.block))))
+    assert len(got) == len(tasks) and all(got)
+    assert reader.buffers == buffers and reader.pool.made <= buffers
+    reader.close()
+
+
 def test_the_fetch_loop_stops_when_told_and_reports_boss_failures():
     s = spec()
     tasks = tasks_for(s, lambda ch: plan_blocks(s.box, ch.datatype, 64 * 1024))
