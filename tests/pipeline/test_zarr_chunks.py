@@ -12,7 +12,7 @@ import zarr
 
 from bossdb.geometry import Box, calibration
 from cutouts.pipeline.plan import plan_blocks
-from cutouts.pipeline.writers.chunks import ChunkGrid, every_other
+from cutouts.pipeline.writers.chunks import ChunkGrid, blosc_into, every_other
 from cutouts.pipeline.writers.zarr import OmeZarrZip
 from cutouts.pipeline.writers.zipstream import HEADER, AppendZip
 
@@ -143,10 +143,11 @@ def test_every_other_gives_the_voxels_a_strided_view_gives_whatever_the_offset_a
 
 
 def test_chunks_written_by_one_thread_one_after_another_keep_their_own_voxels(tmp_path):
-    """Each thread copies whole chunks into one buffer it reuses: every chunk is encoded before the next."""
+    """Each thread copies whole chunks into one buffer it reuses, and encodes them into another: every chunk
+    is encoded, and handed to the sink, before the next."""
     stored = {}
     grid = ChunkGrid(tmp_path, (4, 8, 8), (4, 4, 4), "uint16", numcodecs.Blosc("lz4", 5),
-                     sink=lambda key, raw: stored.__setitem__(key, raw))
+                     sink=lambda key, raw: stored.__setitem__(key, bytes(raw)))
     data = np.arange(4 * 8 * 8, dtype="uint16").reshape(4, 8, 8)
     grid.write((0, 0, 0), data)
     raw_grid = ChunkGrid(tmp_path / "raw", (4, 8, 8), (4, 4, 4), "uint16", None,
@@ -157,6 +158,28 @@ def test_chunks_written_by_one_thread_one_after_another_keep_their_own_voxels(tm
         got = np.frombuffer(numcodecs.Blosc("lz4", 5).decode(stored[f"0/{y}/{x}"]), "uint16").reshape(4, 4, 4)
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(np.frombuffer(stored[f"raw/0/{y}/{x}"], "uint16").reshape(4, 4, 4), want)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint64"])
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_chunks_encoded_into_the_threads_buffer_are_the_blosc_frames_the_arrays_declare(dtype, compression):
+    """What zarr (numcodecs) reads back, with the codec, shuffle and voxel size `.zarray` declares; the
+    buffer is reused, so each frame is taken before the next chunk is encoded."""
+    from numcodecs import blosc
+
+    from cutouts.pipeline.writers.zarr import blosc_codec
+
+    codec = blosc_codec(compression, dtype)
+    rng = np.random.default_rng(5)
+    chunks = [rng.integers(0, 40, (16, 64, 64), dtype=dtype) for _ in range(2)]
+    chunks.append(np.zeros((16, 64, 64), dtype))  # a frame of one repeated byte: blosc's shortest
+    chunks.append(rng.integers(0, np.iinfo(dtype).max, (16, 64, 64), dtype=dtype))  # stored as it is
+    for chunk in chunks:
+        frame = bytes(blosc_into(codec, chunk))
+        assert blosc.cbuffer_complib(frame).lower() == ("lz4" if compression == "lz4" else "zstd")
+        flags, typesize = frame[2], frame[3]  # blosc's header: version, its codec's version, flags, typesize
+        assert typesize == np.dtype(dtype).itemsize and (flags & 1) == (codec.shuffle == blosc.SHUFFLE)
+        np.testing.assert_array_equal(np.frombuffer(codec.decode(frame), dtype).reshape(chunk.shape), chunk)
 
 
 def test_members_written_from_threads_with_write_back_on_the_way_read_back_whole(tmp_path, monkeypatch):
