@@ -13,7 +13,7 @@ import zarr
 from bossdb.geometry import Box, calibration
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.writers.chunks import ChunkGrid, blosc_into, every_other
-from cutouts.pipeline.writers.zarr import OmeZarrZip
+from cutouts.pipeline.writers.zarr import OmeZarrZip, chunk_zyx
 from cutouts.pipeline.writers.zipstream import HEADER, AppendZip
 
 CAL = calibration([4, 4, 40], "nanometers", 0)
@@ -64,6 +64,36 @@ def test_blocks_in_any_order_from_threads_give_the_box_at_both_levels(tmp_path, 
         names = zf.namelist()
     assert len(names) == len(set(names))  # every member once
     assert not list(tmp_path.glob("*.d")) and not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize("origin,level,want", [
+    ((0, 0, 0), 0, (16, 256, 256)), ((0, 0, 0), 1, (16, 256, 256)),
+    ((100, 0, 0), 0, (4, 512, 512)), ((100, 0, 0), 1, (4, 256, 256)),
+    ((101, 512, 1024), 0, (1, 512, 512)), ((8, 256, 0), 0, (8, 256, 256)), ((104, 0, 300), 0, (8, 512, 256)),
+])
+def test_chunks_end_where_the_blocks_do_in_z_and_stay_near_a_mebivoxel(origin, level, want):
+    assert chunk_zyx(origin, level) == want
+
+
+@pytest.mark.parametrize("z", [(100, 132), (5, 40)])
+def test_a_box_off_the_grid_in_z_only_has_no_chunk_two_blocks_share(tmp_path, monkeypatch, z):
+    """demo/cortex's frame starts at z 100: every 16-slice chunk from there took two blocks, each went through a
+    file and was encoded twice. Chunks ending where the blocks do go straight into the ZIP."""
+    shared = []
+    monkeypatch.setattr(ChunkGrid, "_store", lambda grid, index, chunk: shared.append(index))
+    box = Box((0, 1024), (512, 1536), z)
+    data = volume(box, "uint16")
+    blocks = blocks_of(box, "uint16")
+    random.Random(4).shuffle(blocks)
+    path = tmp_path / "z.ome.zarr.zip"
+    with OmeZarrZip(path, box.shape_zyx, [("fluo", "uint16", "image")], CAL, origin_zyx=(z[0], 512, 0),
+                    compression="lz4") as out:
+        write_all(out, data, box, blocks)
+    assert shared == []
+    root = read(path)
+    assert root["0"].chunks[0] == chunk_zyx((z[0], 512, 0))[0] < 16
+    np.testing.assert_array_equal(root["0"][:], data)
+    np.testing.assert_array_equal(root["1"][:], data[:, ::2, ::2])
 
 
 def test_a_run_cut_short_mid_member_is_taken_up_and_finished(tmp_path):

@@ -13,7 +13,8 @@ Zarr format 2 (NGFF 0.4 predates zarr 3), "/" chunk keys, in a local folder: zar
 writes the metadata; the chunk files are written straight from each block as it arrives, level 0 and level
 1 together (cutouts/pipeline/writers/chunks.py: a chunk a block covers whole is encoded at once, one that two
 blocks share is merged under a lock). Blocks follow BOSS's cuboid grid, the arrays' chunks the box's
-origin; a box that starts on the grid has no shared chunk. Whole chunks are appended to the result's ZIP
+origin, their depth chosen so that they end where the blocks do in z (`chunk_zyx`): a box that starts on
+the grid in y and x has no shared chunk, wherever it starts in z. Whole chunks are appended to the result's ZIP
 as they are encoded (cutouts/pipeline/writers/zipstream.py; ZIP_STORED: chunks are already compressed, and
 zarr's ZipStore and napari read stored members directly); at the end the folder (metadata, shared chunks)
 joins them, and the ZIP, written under a temporary name, is renamed.
@@ -23,7 +24,7 @@ units and transformations against the NGFF 0.4 rules), set with zarr: the worker
 """
 import os
 import shutil
-from math import ceil
+from math import ceil, gcd
 
 import numpy as np
 
@@ -35,6 +36,28 @@ from cutouts.pipeline.writers.zipstream import AppendZip
 NGFF_UNITS = {"nanometers": "nanometer", "micrometers": "micrometer", "millimeters": "millimeter",
               "centimeters": "centimeter"}
 CHUNK_ZYX = (16, 256, 256)  # BOSS cuboids are 512×512×16; smaller chunks keep a uint64 chunk at 8 MB
+CUBOID_ZYX = (16, 512, 512)
+
+
+def chunk_zyx(origin_zyx, level=0):
+    """The chunks of `level` (0 as fetched, 1 the extra level) for a box whose first voxel is `origin_zyx`.
+
+    The blocks are cut on BOSS's cuboid grid, which starts at coordinate 0 (z on multiples of 16), the
+    arrays' chunks from the box's first voxel. A box starting at z 100 (where demo/cortex's frame starts,
+    or anywhere a user starts it) then had every chunk of 16 slices shared by two blocks: each went through a
+    file, was decoded and encoded twice, and the job took 2.2 times the CPU and reached 275-280 MB. Chunks as
+    deep as the largest power of two dividing the box's z start (4 for z 100, 1 for an odd one) end where
+    the blocks do; they are then wider (512 where y or x starts on the cuboid grid, so edges still meet) to
+    stay near 1 Mi voxels. Level 1 (every other voxel in y and x) keeps 256 in y and x: its blocks' edges
+    fall on multiples of 256 at best."""
+    z0, y0, x0 = (int(v) for v in origin_zyx)
+    cz = gcd(CUBOID_ZYX[0], z0)  # gcd(16, 0) is 16: a box on the grid keeps the usual chunks
+    if level:
+        return (cz,) + CHUNK_ZYX[1:]
+    grow = CHUNK_ZYX[0] // cz
+    cy = CUBOID_ZYX[1] if grow >= 2 and y0 % CUBOID_ZYX[1] == 0 else CHUNK_ZYX[1]
+    cx = CUBOID_ZYX[2] if grow >= 4 and x0 % CUBOID_ZYX[2] == 0 else CHUNK_ZYX[2]
+    return cz, cy, cx
 # Blosc codecs by compression name: (clevel, blocksize in bytes, 0 = blosc's own choice). lz4 level 5 is
 # zarr's own default compressor and keeps pace with BOSS (~1.8-3 GB/s a thread). zstd makes smaller files
 # (noisy EM: 0.76-0.82 of raw where lz4 gives 1.0). Blosc's clevel 1 is zstd's level 1 (blosc's clevel 3, the
@@ -150,7 +173,8 @@ class OmeZarrZip:
         arrays = []
         for level in range(2 if self.extra_level else 1):
             shape = self._shape(n_c, self._level_zyx(level))
-            chunks = (1,) * (len(shape) - 3) + tuple(min(c, s) for c, s in zip(CHUNK_ZYX, shape[-3:]))
+            zyx = chunk_zyx(self.origin, level)
+            chunks = (1,) * (len(shape) - 3) + tuple(min(c, s) for c, s in zip(zyx, shape[-3:]))
             arrays.append(group.create_array(
                 str(level), shape=shape, chunks=chunks, dtype=dtype, fill_value=0,
                 chunk_key_encoding={"name": "v2", "separator": "/"}, compressors=blosc_codec(self.compression, dtype),
