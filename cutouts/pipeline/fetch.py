@@ -249,7 +249,9 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
                     return
                 held = detach() if detach is not None else None
                 to_write.put((task, data, held))
-                del data
+                # Nothing of the block stays with this thread while it waits for its next answer: a buffer
+                # the pool lets go (one too small for a later block) is then unmapped at once.
+                del data, held
         finally:
             with count:
                 readers_left[0] -= 1
@@ -272,6 +274,7 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
                 del data, item
                 if held is not None:
                     give(held)  # the buffer serves another block
+                del held
 
     remaining = len(pending)
     threads = readers_left[0]
