@@ -150,6 +150,16 @@ class PeakWatcher:
             self.stop.wait(0.1)
 
     def __enter__(self):
+        import psutil
+
+        # Each job's own peak: a pool child runs job after job, and its VmHWM would otherwise keep the
+        # largest of them all (the worst run is reported all the same). Writing 5 to clear_refs resets it.
+        try:
+            for child in psutil.Process(self.worker.pid).children(recursive=True):
+                with open(f"/proc/{child.pid}/clear_refs", "w") as f:
+                    f.write("5")
+        except (OSError, psutil.Error):
+            pass
         self.thread.start()
         return self
 
