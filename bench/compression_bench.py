@@ -1,7 +1,8 @@
 """Compressed results: size and write speed per demo channel, `python -m bench.compression_bench`.
 
 For each demo channel (a box of each, read from a devboss of its own once, then held in memory), the portal's
-own writers (cutouts.pipeline.writers, as a job runs them: the same blocks, `--threads` fetch threads) write
+own writers (cutouts.pipeline.writers, as a job runs them: the same blocks, `--threads` fetch threads, the
+worker's malloc settings, cutouts/pipeline/memory.py) write
 the box with compression none, zstd and deflate, each `--repeat` times, alternating; the medians give
 
   size      the file's bytes over the box's raw bytes (smaller is better)
@@ -84,6 +85,9 @@ def main(argv=None):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("PORTAL_DEV", "1")
     django.setup()
+    from cutouts.pipeline.memory import lean_malloc
+
+    lean_malloc()  # the malloc settings the writers run under in a worker's pool child and in boss-cutout
     with tempfile.TemporaryDirectory(prefix="compression-bench-") as tmp:
         root = Path(tmp)
         devboss = start_devboss(root / "devboss")
