@@ -177,3 +177,27 @@ def in_threads(threads, each, call):
     for t in started:
         t.join(30)
     return results
+
+
+class BufferWatchedRoom(bossdb.BodyRoom):
+    """A BodyRoom that remembers the most bytes its buffers, lent out and kept, ever weighed together."""
+
+    most_buffers = 0
+
+    def buffer(self, n):
+        view = super().buffer(n)
+        with self._changed:
+            self.most_buffers = max(self.most_buffers, self._kept() + self._lent)
+        return view
+
+
+def test_the_buffers_lent_out_and_kept_weigh_no_more_than_the_room(server):
+    """Two bodies fit in this room at once: a third buffer kept besides the two lent out would take the
+    answers' memory to one and a half rooms (a uint16 job held three 20 MB buffers in a room of 33.5 MB). A
+    buffer's quarter more than its body comes out of the room too, unless bodies already lent fill it."""
+    s = Session(f"http://127.0.0.1:{server.server_port}", Credential("Token", "t"))
+    room = BufferWatchedRoom(2 * len(BODY) + len(BODY) // 10, buffered=1)
+    results = in_threads(3, 8, lambda: read_in_room(s, room))
+    assert len(results) == 24 and all(np.array_equal(r, BLOCK) for r in results)
+    assert room.held == 0 and room._lent == 0
+    assert 0 < room.most_buffers <= room.nbytes * 5 // 4
