@@ -22,6 +22,7 @@ CPUs (`--cores`, both by default, one after the other in the same run):
           the client that only throws the data away.
 """
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -98,25 +99,15 @@ def pin(proc, cpus):
                 pass
 
 
-def vm_hwm(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:  # gone
-        pass
-    return 0
-
-
 def rss_parts(pid):
-    """{"RssAnon", "RssFile", "RssShmem", "VmRSS"} in bytes: what the resident memory is made of."""
+    """{"RssAnon", "RssFile", "RssShmem", "VmRSS", "VmHWM"} in bytes: what the resident memory is made of, and
+    its peak."""
     out = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 key = line.split(":")[0]
-                if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
                     out[key] = int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -143,8 +134,8 @@ class PeakWatcher:
             except psutil.Error:
                 pids = []
             for pid in pids:
-                self.peaks[pid] = max(self.peaks.get(pid, 0), vm_hwm(pid))
                 parts = rss_parts(pid)
+                self.peaks[pid] = max(self.peaks.get(pid, 0), parts.get("VmHWM", 0))
                 if parts.get("VmRSS", 0) > self.largest.get("VmRSS", 0):
                     self.largest = parts
             self.stop.wait(0.1)
@@ -154,12 +145,9 @@ class PeakWatcher:
 
         # Each job's own peak: a pool child runs job after job, and its VmHWM would otherwise keep the
         # largest of them all (the worst run is reported all the same). Writing 5 to clear_refs resets it.
-        try:
-            for child in psutil.Process(self.worker.pid).children(recursive=True):
-                with open(f"/proc/{child.pid}/clear_refs", "w") as f:
-                    f.write("5")
-        except (OSError, psutil.Error):
-            pass
+        for child in psutil.Process(self.worker.pid).children(recursive=True):
+            with contextlib.suppress(OSError), open(f"/proc/{child.pid}/clear_refs", "w") as f:
+                f.write("5")
         self.thread.start()
         return self
 
