@@ -58,6 +58,8 @@ def chunk_zyx(origin_zyx, level=0):
     cy = CUBOID_ZYX[1] if grow >= 2 and y0 % CUBOID_ZYX[1] == 0 else CHUNK_ZYX[1]
     cx = CUBOID_ZYX[2] if grow >= 4 and x0 % CUBOID_ZYX[2] == 0 else CHUNK_ZYX[2]
     return cz, cy, cx
+
+
 # Blosc codecs by compression name: (clevel, blocksize in bytes, 0 = blosc's own choice). lz4 level 5 is
 # zarr's own default compressor and keeps pace with BOSS (~1.8-3 GB/s a thread). zstd makes smaller files
 # (noisy EM: 0.76-0.82 of raw where lz4 gives 1.0). Blosc's clevel 1 is zstd's level 1 (blosc's clevel 3, the
