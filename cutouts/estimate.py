@@ -52,13 +52,14 @@ def sample_box(box, itemsize, at=0.5):
     return out
 
 
-def compressed_bytes(data, fmt, compression):
-    """The bytes `data` (Z, Y, X) takes compressed as format `fmt` compresses it."""
+def compressed_bytes(data, fmt, compression, origin_zyx=(0, 0, 0)):
+    """The bytes `data` (Z, Y, X) takes compressed as format `fmt` compresses it, in the chunks an OME-Zarr
+    of a box starting at `origin_zyx` has (shallower where the box starts off the cuboid grid in z)."""
     if fmt == "ome-zarr":
-        from cutouts.pipeline.writers.zarr import CHUNK_ZYX, blosc_codec
+        from cutouts.pipeline.writers.zarr import blosc_codec, chunk_zyx
 
         codec = blosc_codec(compression, data.dtype)
-        cz, cy, cx = CHUNK_ZYX
+        cz, cy, cx = chunk_zyx(origin_zyx)
         return sum(len(codec.encode(np.ascontiguousarray(data[z:z + cz, y:y + cy, x:x + cx])))
                    for z in range(0, data.shape[0], cz) for y in range(0, data.shape[1], cy)
                    for x in range(0, data.shape[2], cx))
@@ -71,21 +72,23 @@ def compressed_bytes(data, fmt, compression):
     return sum(len(encode(np.ascontiguousarray(plane))) for plane in data)
 
 
-def _key(user, collection, experiment, channel, resolution, sample, fmt, compression):
-    raw = json.dumps([user.pk, collection, experiment, channel, resolution, sorted(sample.items()), fmt, compression])
+def _key(user, collection, experiment, channel, resolution, sample, fmt, compression, origin):
+    raw = json.dumps([user.pk, collection, experiment, channel, resolution, sorted(sample.items()), fmt, compression,
+                      origin if fmt == "ome-zarr" else None])
     return "compressed-ratio:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def channel_ratio(session, user, collection, experiment, channel, datatype, resolution, box, fmt, compression):
     """The compressed / raw ratio of the channel's samples of `box` (each cached), weighed by their bytes."""
     raw = packed = 0
+    origin = [box[axis][0] for axis in "zyx"]
     for sample in sample_boxes(box, DTYPE_BYTES.get(datatype, 1)):
-        key = _key(user, collection, experiment, channel, resolution, sample, fmt, compression)
+        key = _key(user, collection, experiment, channel, resolution, sample, fmt, compression, origin)
         sizes = cache.get(key)
         if sizes is None:
             data = np.asarray(bossdb.read_cutout(session, collection, experiment, channel, datatype, resolution,
                                                  sample["x"], sample["y"], sample["z"]))
-            sizes = (int(data.nbytes), compressed_bytes(data, fmt, compression))
+            sizes = (int(data.nbytes), compressed_bytes(data, fmt, compression, origin))
             cache.set(key, sizes, CACHE_SECONDS)
         raw, packed = raw + sizes[0], packed + sizes[1]
     return packed / max(raw, 1)
