@@ -96,6 +96,30 @@ def test_a_box_off_the_grid_in_z_only_has_no_chunk_two_blocks_share(tmp_path, mo
     np.testing.assert_array_equal(root["1"][:], data[:, ::2, ::2])
 
 
+def test_chunks_blocks_share_in_y_and_x_are_encoded_once_when_whole(tmp_path, monkeypatch):
+    """A box off the grid in y and x: the chunks on the blocks' edges are merged in their slots of a sparse
+    file and handed to the ZIP once, as soon as their last part is written, not decoded and encoded at every
+    merge."""
+    sent = []
+    real_sink = OmeZarrZip._sink
+    monkeypatch.setattr(OmeZarrZip, "_sink", lambda out, name, data: (sent.append(name), real_sink(out, name, data)))
+    box = Box((300, 2100), (77, 1300), (16, 48))
+    data = volume(box, "uint16")
+    blocks = blocks_of(box, "uint16", block_bytes=512 * 512 * 16 * 2)  # one cuboid each: edges everywhere
+    random.Random(5).shuffle(blocks)
+    path = tmp_path / "y.ome.zarr.zip"
+    with OmeZarrZip(path, box.shape_zyx, [("fluo", "uint16", "image")], CAL, origin_zyx=(16, 77, 300),
+                    compression="lz4") as out:
+        write_all(out, data, box, blocks)
+        assert (tmp_path / "y.ome.zarr.zip.d" / "0" / "shared.raw").stat().st_size  # their parts waited in slots
+    chunks = [n for n in sent if n[0].isdigit()]
+    assert len(chunks) == len(set(chunks))  # each chunk handed on once
+    root = read(path)
+    assert len(chunks) == root["0"].nchunks + root["1"].nchunks
+    np.testing.assert_array_equal(root["0"][:], data)
+    np.testing.assert_array_equal(root["1"][:], data[:, ::2, ::2])
+
+
 def test_a_run_cut_short_mid_member_is_taken_up_and_finished(tmp_path):
     box = Box((300, 1400), (77, 700), (5, 40))
     data, seg = volume(box), volume(box, "uint64", seed=1)

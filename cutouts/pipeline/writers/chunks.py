@@ -9,9 +9,13 @@ touches; for the blocks of a cutout that cost 5 times the fetch. A `ChunkGrid` k
   common case: BOSS's 512×512×16 cuboids hold whole 256×256×16 chunks when the box starts on the grid.
   The bytes of an uncompressed chunk are a view of the thread's buffer: the sink writes them before
   returning;
-- a chunk the block covers in part (a box off the grid, an isotropic level 1): a file in `folder`, read,
-  merged and written again under that chunk's lock, so two blocks sharing it never lose each other's
-  voxels. The writer adds these files to the result at the end.
+- a chunk the block covers in part (a box off the grid in y or x, an isotropic level 1): a file in `folder`,
+  read, merged and written again under that chunk's lock, so two blocks sharing it never lose each other's
+  voxels. With a sink the chunk's voxels wait as they are in a slot of one sparse file per array (`Slots`),
+  and the chunk is encoded once, and handed to the sink, as soon as this run has written all of its voxels;
+  `finish()` encodes those not handed on by the end (a chunk whose other part a run before a crash wrote).
+  Encoded chunk files, as before, cost a decode and an encode at every merge, and a file each: a box from
+  y 77 took 3.9 CPU s per GB against 2.6 on the grid. Without a sink the files are the chunks, encoded.
 
 A whole chunk is copied out of its block into a buffer each writing thread keeps (`scratch`), not into a
 new array: a new 1 MiB array per chunk is new memory the kernel maps and zeroes each time, which cost more
@@ -22,10 +26,12 @@ Each chunk file is written under a temporary name and renamed, so a crash leaves
 new one, never half of one: a job resumed after a crash merges into what is there. Edge chunks are stored
 at full chunk size, padded with the fill value, as zarr v2 stores them.
 """
+import errno
 import os
 import sys
 import threading
 from itertools import product
+from math import prod
 
 import numpy as np
 from imagecodecs import blosc_encode
@@ -33,6 +39,7 @@ from imagecodecs import blosc_encode
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN
 
 LOCKS = 64  # striped locks for chunks shared by blocks
+RAW = ".raw"  # the file of an array's chunks that blocks share, their voxels as they are, until whole
 BLOSC_OVERHEAD = 16  # blosc's BLOSC_MAX_OVERHEAD: its frame is never longer than the bytes plus this
 _local = threading.local()
 
@@ -66,6 +73,77 @@ def blosc_into(codec, chunk):
     return memoryview(encoded)
 
 
+class Slots:
+    """The voxels of an array's chunks that blocks share, until whole: one sparse file, a slot per chunk at its
+    flat index times the chunk's bytes, written and read with O_DIRECT where the file system and the chunk's
+    size allow. Through the page cache these writes took 15 % of a job's CPU, and a file per chunk ~1 ms to
+    create. A slot never written reads as zeros, the fill value. A write a crash tears touches only the
+    voxels of the block being merged (the slot's other voxels are written with the values they had), and a
+    resumed job fetches that block again."""
+
+    def __init__(self, path, grid, nbytes):
+        self.path, self.grid, self.nbytes = path, grid, nbytes
+        self.fd, self.direct = None, nbytes % DIRECT_ALIGN == 0 and hasattr(os, "O_DIRECT")
+        self.lock = threading.Lock()
+
+    def _fd(self, buffered=False):
+        with self.lock:
+            if buffered and self.direct and self.fd is not None:  # the file system refused O_DIRECT
+                os.close(self.fd)
+                self.fd, self.direct = None, False
+            if self.fd is None:
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)
+                flags = os.O_RDWR | os.O_CREAT | (os.O_DIRECT if self.direct else 0)
+                try:
+                    self.fd = os.open(self.path, flags, 0o600)
+                except OSError:  # no O_DIRECT here (tmpfs)
+                    self.fd, self.direct = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), False
+            return self.fd
+
+    def _io(self, call, view, index):
+        offset = int(np.ravel_multi_index(index, self.grid)) * self.nbytes
+        try:
+            return call(self._fd(), view, offset)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or not self.direct:
+                raise
+            return call(self._fd(buffered=True), view, offset)
+
+    def read(self, index, chunk):
+        view = memoryview(chunk).cast("B")
+        n = self._io(lambda fd, v, off: os.preadv(fd, [v], off), view, index)
+        view[n:] = bytes(len(view) - n)  # past the file's end: never written
+
+    def write(self, index, chunk):
+        def pwrite_all(fd, view, offset):
+            while view:
+                n = os.pwrite(fd, view, offset)
+                view, offset = view[n:], offset + n
+        self._io(pwrite_all, memoryview(chunk).cast("B"), index)
+
+    def written(self):
+        """The indices of the chunks with a slot in the file."""
+        if not os.path.exists(self.path):
+            return []
+        fd, out, pos = self._fd(), [], 0
+        end_of_file = os.fstat(fd).st_size
+        while pos < end_of_file:
+            try:
+                start = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: no data after pos
+                break
+            pos = os.lseek(fd, start, os.SEEK_HOLE)
+            out += [tuple(int(i) for i in np.unravel_index(flat, self.grid))
+                    for flat in range(start // self.nbytes, -(-pos // self.nbytes))]
+        return out
+
+    def close(self):
+        with self.lock:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+
+
 class ChunkGrid:
     def __init__(self, folder, shape, chunks, dtype, codec, sink=None, prefix=""):
         self.folder = os.fspath(folder)
@@ -75,6 +153,9 @@ class ChunkGrid:
         self.dtype = np.dtype(dtype)
         self.codec = codec
         self._locks = [threading.Lock() for _ in range(LOCKS)]
+        self._filled = {}  # chunk index -> voxels of it this run wrote, for chunks still in their slot
+        grid = tuple(-(-n // c) for n, c in zip(self.shape, self.chunks))
+        self._slots = Slots(os.path.join(self.folder, "shared" + RAW), grid, prod(self.chunks) * self.dtype.itemsize)
         self._dirs = set()
         self._dirs_lock = threading.Lock()
 
@@ -95,7 +176,7 @@ class ChunkGrid:
         if self.sink is None:
             self._store(index, chunk)
         else:
-            self.sink(self.prefix + "/".join(str(i) for i in index), self._encode(chunk))
+            self.sink(self._key(index), self._encode(chunk))
 
     def _store(self, index, chunk):
         path = self._path(index)
@@ -108,6 +189,53 @@ class ChunkGrid:
         with open(tmp, "wb") as f:
             f.write(self._encode(chunk))
         os.replace(tmp, path)
+
+    def _stored(self, index):
+        """The chunk as its slot holds it (zeros, the fill value, where none was written), in this thread's
+        chunk buffer (whole chunks don't need it meanwhile)."""
+        chunk = scratch(self.chunks, self.dtype)
+        self._slots.read(index, chunk)
+        return chunk
+
+    def _decoded(self, index):
+        try:
+            with open(self._path(index), "rb") as f:
+                return self._decode(f.read())
+        except FileNotFoundError:
+            return np.zeros(self.chunks, self.dtype)
+
+    def _shared(self, index, dst, src, valid):
+        """Merge a block's part of a chunk other blocks share; hand the chunk on once this run wrote it all.
+        Its slot keeps what it held: the ZIP member is durable only at the next sync."""
+        with self._locks[hash(index) % LOCKS]:
+            if self.sink is None:
+                chunk = self._decoded(index)
+                chunk[dst] = src
+                self._store(index, chunk)
+                return
+            chunk = self._stored(index)
+            chunk[dst] = src
+            filled = self._filled.get(index, 0) + src.size
+            if filled < prod(valid):
+                self._filled[index] = filled
+                self._slots.write(index, chunk)
+            else:
+                self._filled.pop(index, None)
+                self.sink(self._key(index), self._encode(chunk))
+
+    def _key(self, index):
+        return self.prefix + "/".join(str(i) for i in index)
+
+    def finish(self, sent):
+        """Hand the chunks still only in their slots (not among `sent`, the keys the sink holds) to the sink:
+        those whose other part a run before a crash wrote. Closes the slots' file."""
+        for index in self._slots.written():
+            if self._key(index) not in sent:
+                self.sink(self._key(index), self._encode(self._stored(index)))
+        self._slots.close()
+
+    def close(self):
+        self._slots.close()
 
     def write(self, start, data):
         """Write `data` (as many dimensions as the array) with its first voxel at `start`."""
@@ -133,14 +261,7 @@ class ChunkGrid:
                 chunk[dst] = src
                 self._whole(index, chunk)
             else:
-                with self._locks[hash(index) % LOCKS]:
-                    try:
-                        with open(self._path(index), "rb") as f:
-                            chunk = self._decode(f.read())
-                    except FileNotFoundError:
-                        chunk = np.zeros(self.chunks, self.dtype)
-                    chunk[dst] = src
-                    self._store(index, chunk)
+                self._shared(index, dst, src, valid)
 
 
 def every_other(data, start, factors):

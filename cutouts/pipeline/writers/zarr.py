@@ -14,10 +14,10 @@ writes the metadata; the chunk files are written straight from each block as it 
 1 together (cutouts/pipeline/writers/chunks.py: a chunk a block covers whole is encoded at once, one that two
 blocks share is merged under a lock). Blocks follow BOSS's cuboid grid, the arrays' chunks the box's
 origin, their depth chosen so that they end where the blocks do in z (`chunk_zyx`): a box that starts on
-the grid in y and x has no shared chunk, wherever it starts in z. Whole chunks are appended to the result's ZIP
-as they are encoded (cutouts/pipeline/writers/zipstream.py; ZIP_STORED: chunks are already compressed, and
-zarr's ZipStore and napari read stored members directly); at the end the folder (metadata, shared chunks)
-joins them, and the ZIP, written under a temporary name, is renamed.
+the grid in y and x has no shared chunk, wherever it starts in z. Whole chunks are appended to the result's
+ZIP as they are encoded (cutouts/pipeline/writers/zipstream.py; ZIP_STORED: chunks are already compressed, and
+zarr's ZipStore and napari read stored members directly); at the end the chunks no run handed on whole
+(chunks.Slots) and the metadata join them, and the ZIP, written under a temporary name, is renamed.
 
 The metadata are the attributes ome-zarr's writer would write (built by cutouts/pipeline/writers/ngff.py, which checks axes,
 units and transformations against the NGFF 0.4 rules), set with zarr: the worker needs no ome-zarr.
@@ -30,7 +30,7 @@ import numpy as np
 
 from cutouts.pipeline.writers import ngff
 from cutouts.pipeline.writers.base import WriterError, uncompressed
-from cutouts.pipeline.writers.chunks import ChunkGrid, every_other
+from cutouts.pipeline.writers.chunks import RAW, ChunkGrid, every_other
 from cutouts.pipeline.writers.zipstream import AppendZip
 
 NGFF_UNITS = {"nanometers": "nanometer", "micrometers": "micrometer", "millimeters": "millimeter",
@@ -208,6 +208,10 @@ class OmeZarrZip:
         except (KeyError, OSError, ValueError, zarr.errors.BaseZarrError):
             self.targets = {}
             return False
+        # Shared chunks encoded in files, as a version before .raw files left them, are not merged into: afresh.
+        files = (n for _, _, names in os.walk(self.folder) for n in names)
+        if any(n[0].isdigit() and not n.endswith((RAW, ".tmp")) for n in files):
+            return False
         return tuple(image[0].shape[-3:]) == self.zyx
 
     def _grids(self, arrays, under):
@@ -278,14 +282,17 @@ class OmeZarrZip:
             raise WriterError(f"writing the OME-Zarr failed: {exc.strerror or exc}") from exc
 
     def commit(self):
-        """Add the folder (metadata, chunks that blocks shared) and the extra files to the ZIP, write its
+        """Add the chunks still in slots, the folder (metadata) and the extra files to the ZIP, write its
         directory and give it its name."""
         part = self.part
         try:
+            for grid in self._all_grids():  # chunks two blocks shared that no run has handed on whole
+                grid.finish(self.zip.names())
             for here, dirs, files in os.walk(self.folder):
                 dirs.sort()
                 for name in sorted(files):
-                    if not name.endswith(".tmp"):  # a chunk write a crash cut short (its rename never came)
+                    # Not a chunk write a crash cut short (its rename never came), nor a shared chunk's voxels.
+                    if not name.endswith((".tmp", RAW)):
                         full = os.path.join(here, name)
                         self.zip.add_file(os.path.relpath(full, self.folder), full)
             for name, text in self.extra_files.items():
@@ -295,11 +302,20 @@ class OmeZarrZip:
         except OSError as exc:
             raise WriterError(f"finishing the OME-Zarr failed: {exc.strerror or exc}") from exc
         finally:
+            self._close_grids()
             shutil.rmtree(self.folder, ignore_errors=True)
             if os.path.exists(part):
                 os.unlink(part)
 
+    def _all_grids(self):
+        return {id(g): g for grids, _ in self.targets.values() for g in grids}.values()
+
+    def _close_grids(self):
+        for grid in self._all_grids():
+            grid.close()
+
     def _discard(self):
+        self._close_grids()
         if self.zip is not None:
             self.zip.abandon()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -313,8 +329,10 @@ class OmeZarrZip:
         if exc_type is not None:
             if not self.resume:
                 self._discard()
-            elif self.zip is not None:
-                self.zip.abandon()  # kept for the run that resumes the job
+            else:
+                self._close_grids()
+                if self.zip is not None:
+                    self.zip.abandon()  # kept for the run that resumes the job
             return False
         self.commit()
         return False
