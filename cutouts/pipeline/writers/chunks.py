@@ -22,8 +22,9 @@ new array: a new 1 MiB array per chunk is new memory the kernel maps and zeroes 
 CPU than copying (0.4-0.65 against 0.08-0.11 CPU s per GB, measured on the demo EM). Blosc encodes into
 another such buffer (`blosc_into`), for the same reason.
 
-Each chunk file is written under a temporary name and renamed, so a crash leaves the old chunk or the
-new one, never half of one: a job resumed after a crash merges into what is there. Edge chunks are stored
+Without a sink each chunk file is written under a temporary name and renamed, so a crash leaves the old
+chunk or the new one, never half of one: a job resumed after a crash merges into what is there (with a
+sink, into the slots, see `Slots`). Edge chunks are stored
 at full chunk size, padded with the fill value, as zarr v2 stores them.
 """
 import errno
@@ -37,6 +38,7 @@ import numpy as np
 from imagecodecs import blosc_encode
 
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN
+from cutouts.pipeline.writers.zipstream import write_all
 
 LOCKS = 64  # striped locks for chunks shared by blocks
 RAW = ".raw"  # the file of an array's chunks that blocks share, their voxels as they are, until whole
@@ -115,11 +117,7 @@ class Slots:
         view[n:] = bytes(len(view) - n)  # past the file's end: never written
 
     def write(self, index, chunk):
-        def pwrite_all(fd, view, offset):
-            while view:
-                n = os.pwrite(fd, view, offset)
-                view, offset = view[n:], offset + n
-        self._io(pwrite_all, memoryview(chunk).cast("B"), index)
+        self._io(lambda fd, v, off: write_all(fd, [v], off), memoryview(chunk).cast("B"), index)
 
     def written(self):
         """The indices of the chunks with a slot in the file."""

@@ -208,7 +208,7 @@ class OmeZarrZip:
         except (KeyError, OSError, ValueError, zarr.errors.BaseZarrError):
             self.targets = {}
             return False
-        # Shared chunks encoded in files, as a version before .raw files left them, are not merged into: afresh.
+        # Shared chunks encoded in files, as versions before chunks.Slots left them, are not merged into: afresh.
         files = (n for _, _, names in os.walk(self.folder) for n in names)
         if any(n[0].isdigit() and not n.endswith((RAW, ".tmp")) for n in files):
             return False

@@ -69,7 +69,7 @@ def _members(f, size):
     return found, offset
 
 
-def _write_all(fd, parts, offset):
+def write_all(fd, parts, offset):
     """pwritev `parts` at `offset`, again for what a short write left."""
     parts = [memoryview(p).cast("B") for p in parts]
     while parts:
@@ -131,7 +131,7 @@ class AppendZip:
                 direct = (self._offset + len(header)) % DIRECT_ALIGN == 0 and self._write_direct(header, data)
             if not direct:
                 header = info.FileHeader()
-                _write_all(self._raw.fileno(), [header, data], self._offset)
+                write_all(self._raw.fileno(), [header, data], self._offset)
             self._offset += len(header) + len(data)
             self.entries[name] = info
             self._writeback.count(len(header) + (0 if direct else len(data)))
@@ -141,14 +141,14 @@ class AppendZip:
         the file system refuses O_DIRECT after all."""
         start = self._offset + len(header)
         try:
-            _write_all(self._direct, [data], start)
+            write_all(self._direct, [data], start)
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
             os.close(self._direct)
             self._direct = None
             return False
-        _write_all(self._raw.fileno(), [header], self._offset)
+        write_all(self._raw.fileno(), [header], self._offset)
         return True
 
     def _close_direct(self):
