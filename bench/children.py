@@ -119,6 +119,8 @@ def run_child(kind, args):
 
 
 def child_main(kind, args):
+    if kind != "script":  # the limits start as boss-cutout does (cutouts/cli/__init__.py), before numpy's import
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cpus = args.pop("cpus", None)
     if cpus:
         os.sched_setaffinity(0, cpus)

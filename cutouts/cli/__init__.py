@@ -53,6 +53,12 @@ Exit codes:
 """
 
 import os
+
+# numpy's OpenBLAS starts a thread per CPU as numpy is imported, and they spin while they start: 0.09 CPU s
+# of a command that never multiplies a matrix, taken from BOSS's share where both run on the same CPUs
+# (bench.cli_bench). One thread has none to start. Set before anything imports numpy; a caller's choice wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import signal
 import sys
 import threading
