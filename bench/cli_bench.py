@@ -41,10 +41,18 @@ tifffile.imwrite(out, data, photometric="minisblack", bigtiff=True)
 """
 
 
-def measure(argv, env):
+# Importing boss-cutout's modules (run() does) sets OPENBLAS_NUM_THREADS in this process (cutouts/cli/__init__.py);
+# intern's script runs in the environment this bench started with, as a user's would.
+BLAS_AT_START = os.environ.get("OPENBLAS_NUM_THREADS")
+
+
+def measure(argv, env, as_started=False):
     """(seconds, peak RSS in MB) of a child process, which must succeed."""
+    environ = procs.python_env(env)
+    if as_started and BLAS_AT_START is None:
+        environ.pop("OPENBLAS_NUM_THREADS", None)
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=procs.python_env(env), cwd=procs.REPO)
+    proc = subprocess.Popen(argv, env=environ, cwd=procs.REPO)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -85,7 +93,7 @@ def run(server, work, x1, y1, z1, repeat=5, formats=("tiff-stack", "ome-tiff"), 
             shutil.rmtree(out)
     path = os.path.join(work, "intern.tif")
     script = [sys.executable, "-c", INTERN_SCRIPT, f"127.0.0.1:{server.port}", path, str(x1), str(y1), str(z1)]
-    runs["intern get_cutout + tifffile.imwrite"] = [measure(script, {})]
+    runs["intern get_cutout + tifffile.imwrite"] = [measure(script, {}, as_started=True)]
     os.unlink(path)
     rows = [(name, statistics.median(s for s, _ in r), max(m for _, m in r)) for name, r in runs.items()]
     return nbytes, rows

@@ -56,7 +56,8 @@ import os
 
 # numpy's OpenBLAS starts a thread per CPU as numpy is imported, and they spin while they start: 0.09 CPU s
 # of a command that never multiplies a matrix, taken from BOSS's share where both run on the same CPUs
-# (bench.cli_bench). One thread has none to start. Set before anything imports numpy; a caller's choice wins.
+# (bench.cli_bench). One thread has none to start. Set before anything imports numpy, for this process and those
+# it starts (importing this module sets it); a caller's own setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import signal
