@@ -244,10 +244,12 @@ def report(a, b, c, c_rss, label="", d=None, parts=None, pairs=()):
               f"({', '.join(f'{r:.2f}' for r in ratios)})")
     if d:
         # What the machine lets any job reach: the slower of the fetch and, for a file as large as the box, the disk.
-        file_bytes = c.get("file") or c["bytes"]
-        d_rate = d["bytes"] / d["seconds"] * c["bytes"] / max(file_bytes, 1)
-        print(f"d = {d['bytes'] / MB / d['seconds']:.0f} MB/s; c / min(a, d scaled to the file's size) = "
-              f"{rate['c'] / min(rate['a'], d_rate):.2f}")
+        d_mbs = d["bytes"] / MB / d["seconds"]
+        if not c["bytes"]:  # (c) skipped
+            print(f"d = {d_mbs:.0f} MB/s")
+            return
+        d_rate = d_mbs * MB * c["bytes"] / max(c.get("file") or c["bytes"], 1)
+        print(f"d = {d_mbs:.0f} MB/s; c / min(a, d scaled to the file's size) = {rate['c'] / min(rate['a'], d_rate):.2f}")
 
 
 def main():
