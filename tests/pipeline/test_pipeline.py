@@ -1,5 +1,8 @@
 """The cutout pipeline in process: planning, the fetch loop with a fake reader, each format's files."""
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -198,6 +201,30 @@ def test_an_ome_tiff_holds_the_box_voxel_for_voxel_with_its_calibration(tmp_path
         assert 'PhysicalSizeZ="40.0"' in tif.ome_metadata
     doc = json.loads(sidecar)
     assert doc["files"] == [name] and doc["box_voxels"]["x"] == [500, 1100] and doc["job"] == "j"
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_results_go_through_the_page_cache_when_direct_writes_are_turned_off(tmp_path, monkeypatch, direct):
+    from cutouts.pipeline.writers import tiff
+
+    monkeypatch.setattr(tiff, "DIRECT_WRITES", direct)
+    probe = tmp_path / "probe"
+    probe.touch()
+    fd = tiff.open_direct(probe)
+    if fd is not None:  # None too where the file system has no O_DIRECT (tmpfs)
+        os.close(fd)
+    assert direct or fd is None
+    aligned = Box((0, 1024), (0, 64), (0, 32))  # 64 KiB planes of whole rows: O_DIRECT unless turned off
+    name, _ = produce(tmp_path, spec(box=aligned))
+    assert np.array_equal(tifffile.imread(tmp_path / name), expected(EM, aligned))
+
+
+def test_direct_writes_are_turned_off_by_the_environment_only_when_asked():
+    code = "from cutouts.pipeline.writers import tiff; print(tiff.DIRECT_WRITES)"
+    seen = {value: subprocess.run([sys.executable, "-c", code], env={**os.environ, "CUTOUT_DIRECT_WRITES": value},
+                                  capture_output=True, text=True, check=True).stdout.strip()
+            for value in ("0", "off", "1", "")}
+    assert seen == {"0": "False", "off": "False", "1": "True", "": "True"}
 
 
 def test_a_tiff_zip_has_one_file_per_channel_and_the_object_ids(tmp_path):
