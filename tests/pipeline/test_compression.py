@@ -120,3 +120,18 @@ def test_the_submit_refuses_a_compressed_tiff_the_writer_could_not_tile(tmp_path
     assert compression_problem("ome-tiff", "none", off_grid, [EM], 16 * 1024 * 1024) is None
     assert compression_problem("ome-zarr", "zstd", off_grid, [EM], 16 * 1024 * 1024) is None
     assert compression_problem("tiff-zip", "deflate", WIDE, [EM, SEG], 64 * 1024) is None
+
+
+def test_a_segment_is_copied_into_the_threads_buffer_only_when_it_is_not_contiguous():
+    from cutouts.pipeline.writers.ctiff import contiguous
+
+    block = np.arange(4 * 64 * 96, dtype=np.uint64).reshape(4, 64, 96)
+    strip = block[1, 16:32]  # whole rows: contiguous, encoded where it is
+    assert contiguous(strip) is strip
+    tile = block[2, 16:32, 32:64]  # part of each row
+    first = contiguous(tile)
+    assert first.flags.c_contiguous and not np.shares_memory(first, block)
+    np.testing.assert_array_equal(first, tile)
+    again = contiguous(block[3, 0:16, 0:32])  # the next tile goes into the same buffer
+    assert np.shares_memory(again, first)
+    np.testing.assert_array_equal(again, block[3, 0:16, 0:32])
