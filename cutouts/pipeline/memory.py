@@ -21,7 +21,7 @@ def lean_malloc():
       space c-blosc's zstd makes and frees for each block, and every other buffer of 128 KiB to 2 MiB a
       thread allocates and frees in turn, was given back and faulted in again each time (2026-12-07, sixth
       session; one thread, bench.compression_bench's writers, 3 alternating runs): OME-Zarr zstd of the
-      large EM 377 -> 484 MB/s (faults 23,600 -> 2,900), of the uint16 fluo 404 -> 428; the worker's peak
+      large EM 429 -> 484 MB/s (page faults 23,600 -> 1,600), of the uint16 fluo 376 -> 428; the worker's peak
       unchanged (OME-TIFF 236 against 238 MB, the fluo box in OME-Zarr zstd 248 and 248). Raising the mmap
       threshold to 2 MiB + 64 KiB as well (c-blosc's 2 MiB + 8 bytes of scratch per uint16 chunk) made zstd
       of the fluo no faster within the spread and the worker's peak 261 MB (OME-TIFF) and 304 MB (the fluo).
