@@ -289,3 +289,40 @@ def test_uncompressed_chunks_start_on_a_page_and_read_back_through_any_zip_reade
     z = AppendZip(part, resume=True)  # the padded headers are read again after a crash
     assert z.names() == {".zattrs", "0/0/0/0", "0/0/0/1"}
     z.abandon()
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("size", [64 * 1024 * 3, 64 * 1024 * 3 + 1234, 5000])
+def test_a_file_is_copied_into_the_zip_in_pieces_bytes_and_crc_intact(tmp_path, monkeypatch, direct, size):
+    """add_file: a file larger than a piece is copied piece by piece (O_DIRECT where the file system has it,
+    else through the page cache), its CRC computed on the way and its header written last."""
+    from cutouts.pipeline.writers import zipstream
+
+    monkeypatch.setattr(zipstream, "COPY_PIECE", 64 * 1024)
+    if not direct:
+        monkeypatch.setattr(zipstream, "open_direct", lambda path: None)
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    (tmp_path / "c0.tif").write_bytes(data)
+    (tmp_path / "c1.tif").write_bytes(data[::-1])
+    part = tmp_path / "t.zip"
+    z = AppendZip(part)
+    z.add("provenance.json", b"{}")  # the next member starts off the page grid
+    z.add_file("c0.tif", tmp_path / "c0.tif")
+    z.add_file("c1.tif", tmp_path / "c1.tif")
+    z.close()
+    with zipfile.ZipFile(part) as zf:
+        assert zf.testzip() is None  # every member's CRC matches its bytes
+        assert zf.read("c0.tif") == data and zf.read("c1.tif") == data[::-1]
+        assert zf.namelist() == ["provenance.json", "c0.tif", "c1.tif"]
+        info = zf.getinfo("c1.tif")
+    with open(part, "rb") as f:
+        f.seek(info.header_offset)
+        head = HEADER.unpack(f.read(HEADER.size))
+    start = info.header_offset + HEADER.size + head[zipfile._FH_FILENAME_LENGTH] + head[zipfile._FH_EXTRA_FIELD_LENGTH]
+    fd = zipstream.open_direct(part)
+    if fd is not None:
+        os.close(fd)
+    if fd is not None and size > 64 * 1024:  # copied with O_DIRECT: its bytes start on a page
+        assert start % 4096 == 0
+    elif size > 64 * 1024:
+        assert start == info.header_offset + HEADER.size + len("c1.tif")

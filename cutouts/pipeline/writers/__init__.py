@@ -21,6 +21,7 @@ from cutouts.pipeline.writers.base import WriterError, uncompressed  # noqa: F40
 from cutouts.pipeline.writers.ctiff import COMPRESSIONS, CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 from cutouts.pipeline.writers.zarr import OmeZarrZip, layout_problem as zarr_layout_problem
+from cutouts.pipeline.writers.zipstream import AppendZip
 
 SIDECAR = "provenance.json"
 ALL_COMPRESSIONS = ("none", "lz4", "zstd", "deflate")  # what some format takes (Format.compressions)
@@ -233,13 +234,21 @@ class TiffZip(Format):
         extras = job.ids.files() if job.ids else {}
         sidecar = job.sidecar([os.path.basename(f) for f in files] + list(extras))
         part = job.folder / (name + ".part")
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        # The channels' TIFFs copied in (AppendZip.add_file: large pieces, O_DIRECT, a fast CRC), each
+        # deleted once in: the disk holds one TIFF twice at most. A crash meanwhile leaves the ZIP unfinished
+        # and the channels not yet in it; a resumed job fetches again the ones whose TIFF is gone.
+        out = AppendZip(part)
+        try:
             for path in files:
-                zf.write(path, os.path.basename(path))
+                out.add_file(os.path.basename(path), path)
                 os.unlink(path)
-            zf.writestr(SIDECAR, sidecar)
-            for extra, text in extras.items():
-                zf.writestr(extra, text)
+            for member, text in {SIDECAR: sidecar, **extras}.items():
+                out.add(member, text.encode() if isinstance(text, str) else text)
+            out.close()
+        except BaseException:
+            out.abandon()
+            part.unlink(missing_ok=True)
+            raise
         os.replace(part, job.folder / name)
         return name, sidecar
 
