@@ -21,6 +21,7 @@ from cutouts.pipeline.writers.base import WriterError, uncompressed  # noqa: F40
 from cutouts.pipeline.writers.ctiff import COMPRESSIONS, CompressedTiff, segment_shape
 from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
 from cutouts.pipeline.writers.zarr import OmeZarrZip, layout_problem as zarr_layout_problem
+from cutouts.pipeline.writers import tiffzip
 from cutouts.pipeline.writers.zipstream import AppendZip
 
 SIDECAR = "provenance.json"
@@ -220,6 +221,20 @@ class TiffZip(Format):
 
     def produce(self, job):
         spec, files = job.spec, []
+        name = f"{job.stem()}.zip"
+        if uncompressed(spec.compression):  # each TIFF made in place in the ZIP (cutouts/pipeline/writers/tiffzip.py)
+            members, sidecar = [f"{job.stem(ch.name)}.tif" for ch in spec.channels], []
+
+            def options(ch):
+                return {"zyx": job.box.shape_zyx, "dtype": ch.datatype, "calibration": spec.calibration,
+                        "flavour": self.flavour, "times": job.box.time_samples, "resume": job.resume}
+
+            def after_the_tiffs():  # once every block is in: the object ids are known
+                extras = job.ids.files() if job.ids else {}
+                sidecar.append(job.sidecar(members + list(extras)))
+                return {SIDECAR: sidecar[0], **extras}
+            tiffzip.produce(job, name, options, after_the_tiffs)
+            return name, sidecar[0]
         for ch in spec.channels:
             path = job.folder / f"{job.stem(ch.name)}.tif"
             if job.resume and path.exists() and job.finished([ch]):  # an earlier run finished this channel
@@ -230,7 +245,6 @@ class TiffZip(Format):
                     job.forget([ch])
                 job.fetch(job.tasks([ch]), job.into(out))
             files.append(out.path)
-        name = f"{job.stem()}.zip"
         extras = job.ids.files() if job.ids else {}
         sidecar = job.sidecar([os.path.basename(f) for f in files] + list(extras))
         part = job.folder / (name + ".part")

@@ -209,17 +209,23 @@ class VolumeTiff:
         self._bands = {}  # rows written by part-row blocks: (t, c, z0, bz, y0, by) -> {x0: bx}
         self._bands_lock = threading.Lock()
 
-    def _existing_offset(self):
-        """The image data offset of a temporary file left by an earlier run, or None if it is unusable."""
+    def _existing_offset(self, base=0):
+        """The image data offset of a temporary file left by an earlier run, or None if it is unusable; `base`:
+        where the TIFF starts in the file (its own offsets count from there)."""
         try:
-            with tifffile.TiffFile(self.tmp_path) as tif:
+            with tifffile.TiffFile(tifffile.FileHandle(self.tmp_path, offset=base)) as tif:
                 series = tif.series[0]
                 offset = series.dataoffset
                 fits = (series.dtype == self.dtype and prod(series.shape) == prod(self.shape)
-                        and offset is not None and os.path.getsize(self.tmp_path) >= offset + series.nbytes)
+                        and offset is not None and os.path.getsize(self.tmp_path) >= base + offset + series.nbytes)
         except Exception:  # a header cut short or garbage: start this file again
             return None
-        return offset if fits else None
+        return base + offset if fits else None
+
+    def _make(self):
+        """Create the empty file at tmp_path; the offset of its image data."""
+        return _create(self.tmp_path, self.shape, self.axes, self.dtype, self.flavour, self.calibration,
+                       self.channel_names)
 
     def open(self):
         """Create the empty file (or reopen the earlier run's, with resume=True) and return self."""
@@ -227,8 +233,7 @@ class VolumeTiff:
             offset = self._existing_offset() if self.resume and os.path.exists(self.tmp_path) else None
             self.resumed = offset is not None
             if offset is None:
-                offset = _create(self.tmp_path, self.shape, self.axes, self.dtype, self.flavour, self.calibration,
-                                 self.channel_names)
+                offset = self._make()
             self.offset = offset
             self._fd = os.open(self.tmp_path, os.O_WRONLY)
             self._writeback = WriteBack(self._fd)

@@ -71,7 +71,7 @@ def _members(f, size):
     return found, offset
 
 
-def _stored(name):
+def stored_info(name):
     """A ZipInfo for a stored (uncompressed) member `name`, dated now."""
     info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
     info.compress_type = zipfile.ZIP_STORED
@@ -79,7 +79,7 @@ def _stored(name):
     return info
 
 
-def _open_for_reading(path, direct):
+def open_for_reading(path, direct):
     """(descriptor, whether it reads with O_DIRECT): the file is read once and not kept in the page cache."""
     if direct and hasattr(os, "O_DIRECT"):
         try:
@@ -89,7 +89,7 @@ def _open_for_reading(path, direct):
     return os.open(path, os.O_RDONLY), False
 
 
-def _read_piece(fd, piece, pos, direct):
+def read_piece(fd, piece, pos, direct):
     """Read up to len(piece) bytes at `pos` into `piece` (page-aligned, its length a multiple of 4 KiB, so an
     O_DIRECT read of a whole piece is aligned); the count, short only at the file's end."""
     view, n = memoryview(piece), 0
@@ -121,13 +121,21 @@ def write_all(fd, parts, offset):
 
 
 class AppendZip:
-    def __init__(self, path, resume=False):
+    """`members`, `end`: the file's first `end` bytes are already these members (ZipInfo with their offsets;
+    their headers and bytes written by the caller, as the TIFF ZIP writes its channels in place)."""
+
+    def __init__(self, path, resume=False, members=None, end=0):
         self.path = os.fspath(path)
         self.lock = threading.Lock()
         self.entries = {}  # name -> ZipInfo: the central directory to write
         self.recovered = 0
         kept = []
-        if resume and os.path.exists(self.path):
+        if members is not None:
+            raw = open(self.path, "r+b", buffering=0)
+            raw.truncate(end)
+            raw.seek(end)
+            kept = list(members)
+        elif resume and os.path.exists(self.path):
             raw = open(self.path, "r+b", buffering=0)
             kept, end = _members(raw, os.fstat(raw.fileno()).st_size)
             raw.truncate(end)
@@ -149,7 +157,7 @@ class AppendZip:
     def add(self, name, data):
         """Append member `name` holding `data` (bytes-like; written before this returns)."""
         data = memoryview(data).cast("B")
-        info = _stored(name)
+        info = stored_info(name)
         info.CRC = crc32(data)  # outside the lock (it lets go of the GIL)
         info.file_size = info.compress_size = len(data)
         direct = (self._direct is not None and len(data) and len(data) % DIRECT_ALIGN == 0
@@ -212,10 +220,10 @@ class AppendZip:
             with open(path, "rb") as f:
                 self.add(name, f.read())
             return
-        info = _stored(name)
+        info = stored_info(name)
         info.file_size = info.compress_size = size
         info.CRC = 0  # for now: the header is written again once the bytes are copied
-        src, reads_direct = _open_for_reading(path, self._direct is not None)
+        src, reads_direct = open_for_reading(path, self._direct is not None)
         piece = np.frombuffer(mmap.mmap(-1, COPY_PIECE, flags=mmap.MAP_PRIVATE), np.uint8)  # page-aligned
         try:
             with self.lock:
@@ -224,7 +232,7 @@ class AppendZip:
                 header = header or info.FileHeader()
                 start, crc, pos, buffered = self._offset + len(header), 0, 0, len(header)
                 while pos < size:
-                    n = min(_read_piece(src, piece, pos, reads_direct), size - pos)
+                    n = min(read_piece(src, piece, pos, reads_direct), size - pos)
                     crc = crc32(piece[:n], crc)
                     if not (n % DIRECT_ALIGN == 0 and (start + pos) % DIRECT_ALIGN == 0
                             and self._write_piece(piece[:n], start + pos)):
