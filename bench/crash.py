@@ -158,8 +158,27 @@ class Api:
         raise RuntimeError(f"{method} {path}: the portal did not answer for a minute")
 
 
-def expected(job):
-    return procedural.cutout(f"demo/cortex/em", "uint8", "image", 0, job["x"], job["y"], job["z"], (0, 1))[0]
+KINDS_OF = {"em": ("uint8", "image"), "seg": ("uint64", "annotation")}
+
+
+def expected(job, channel="em"):
+    dtype, kind = KINDS_OF[channel]
+    return procedural.cutout(f"demo/cortex/{channel}", dtype, kind, 0, job["x"], job["y"], job["z"], (0, 1))[0]
+
+
+def matches(path, job):
+    """Whether the result holds the box voxel for voxel (each channel's TIFF, for a TIFF ZIP)."""
+    if job["format"] != "tiff-zip":
+        return np.array_equal(read_result(path, job["format"]), expected(job))
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        if zf.testzip() is not None:
+            return False
+        members = {ch: next(n for n in zf.namelist() if f"_{ch}_" in n) for ch in job["channels"]}
+        return all(np.array_equal(tifffile.imread(io.BytesIO(zf.read(members[ch]))), expected(job, ch))
+                   for ch in job["channels"])
 
 
 def run(jobs=20, rounds=3, seed=1, folder=None, say=print):
@@ -183,15 +202,18 @@ def run(jobs=20, rounds=3, seed=1, folder=None, say=print):
         for i in range(jobs):
             api = users[i % 2]
             box = {**BOX, "x": [0, 512 * (1 + i % 2)], "z": [112, 112 + 16 * (1 + i % 3)]}
-            fmt = "ome-zarr" if i % 3 == 2 else "ome-tiff"
+            fmt = "ome-zarr" if i % 3 == 2 else "tiff-zip" if i % 6 == 1 else "ome-tiff"
+            channels = ["em"]
             if fmt == "ome-zarr":  # off the cuboid grid in y and z: chunks shared by blocks, merged in slots
                 box = {**box, "y": [77, 1024], "z": [100, box["z"][1]]}
-            body = {"collection": "demo", "experiment": "cortex", "channels": ["em"], "resolution": 0,
+            if fmt == "tiff-zip":  # two channels' TIFFs written in place in one ZIP, uint64 labels the second
+                box, channels = {**box, "x": [0, 512], "y": [0, 512], "z": [112, 128]}, ["em", "seg"]
+            body = {"collection": "demo", "experiment": "cortex", "channels": channels, "resolution": 0,
                     "format": fmt, **box}
             response = api.call("POST", "/api/cutouts/", json=body)
             if response.status_code not in (201, 202):
                 raise RuntimeError(f"submission refused: {response.status_code} {response.text[:300]}")
-            submitted.append({"id": response.json()["id"], "api": api, "format": fmt, **box})
+            submitted.append({"id": response.json()["id"], "api": api, "format": fmt, "channels": channels, **box})
         report["submitted"] = len(submitted)
         plan = [k for k in KINDS for _ in range(rounds)]
         rng.shuffle(plan)
@@ -250,7 +272,7 @@ def check(job, report):
         path.write_bytes(response.content)
         report["compared"] += 1
         try:
-            if not np.array_equal(read_result(path, job["format"]), expected(job)):
+            if not matches(path, job):
                 report["corrupt"] += 1
         except Exception:
             report["corrupt"] += 1
