@@ -14,9 +14,9 @@ from cutouts.pipeline import writers
 from cutouts.pipeline.fetch import fetch_all
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.provenance import provenance
-from tests.pipeline.test_pipeline import EM, SEG, expected, read, spec
 from cutouts.pipeline.writers import tiff
 from cutouts.pipeline.writers.zipstream import HEADER
+from tests.pipeline.test_pipeline import EM, SEG, expected, read, spec
 
 ALIGNED = Box((0, 1024), (0, 64), (0, 32))  # whole rows of 64 KiB planes: written with O_DIRECT where possible
 

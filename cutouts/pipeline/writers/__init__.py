@@ -8,7 +8,6 @@ writes a TIFF stack or one OME-TIFF per channel, resumably (cutouts/pipeline/wri
 """
 import os
 import threading
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 

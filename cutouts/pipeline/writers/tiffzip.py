@@ -29,7 +29,6 @@ is whole (VolumeTiff._existing_offset), and the blocks the earlier run finished 
 """
 import mmap
 import os
-import struct
 import threading
 
 import numpy as np
@@ -37,7 +36,7 @@ import tifffile
 from isal.isal_zlib import crc32_combine
 
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, tiff_options
-from cutouts.pipeline.writers.zipstream import (COPY_PIECE, HEADER, PADDING_ID, AppendZip, crc32, open_for_reading,
+from cutouts.pipeline.writers.zipstream import (COPY_PIECE, HEADER, AppendZip, crc32, open_for_reading, padded_header,
                                                 read_piece, stored_info, write_all)
 
 ZIP64_EXTRA = 20  # the zip64 extra field a member of 4 GiB or more takes in its local header
@@ -156,13 +155,7 @@ def local_header(name, offset, start, end, crc):
     info = stored_info(name)
     info.header_offset, info.CRC = offset, crc
     info.file_size = info.compress_size = end - start
-    pad = start - offset - len(info.FileHeader())
-    info.extra = struct.pack("<HH", PADDING_ID, pad - 4) + bytes(pad - 4)
-    header = info.FileHeader()
-    info.extra = b""  # the directory's copy has no padding
-    if len(header) != start - offset:  # pragma: no cover - header_room leaves room for every field
-        raise OSError(f"the ZIP header of {name} does not fit its room")
-    return info, header
+    return info, padded_header(info, start - offset)
 
 
 def produce(job, name, tiff_options_of, extra_files):

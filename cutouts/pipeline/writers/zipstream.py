@@ -107,6 +107,19 @@ def read_piece(fd, piece, pos, direct):
     return n
 
 
+def padded_header(info, length):
+    """The local header of `info`, `length` bytes long: an extra field of padding (at least 4 bytes, or none)
+    fills what its fields leave. The directory's copy of the header has no padding (info.extra stays empty)."""
+    pad = length - len(info.FileHeader())
+    if pad and pad < 4:
+        raise ValueError(f"no room for a padding field in {pad} bytes")
+    info.extra = struct.pack("<HH", PADDING_ID, pad - 4) + bytes(pad - 4) if pad else b""
+    try:
+        return info.FileHeader()
+    finally:
+        info.extra = b""
+
+
 def write_all(fd, parts, offset):
     """pwritev `parts` at `offset`, again for what a short write left."""
     parts = [memoryview(p).cast("B") for p in parts]
@@ -177,14 +190,7 @@ class AppendZip:
     def _write_direct(self, header, data):
         """The header through the page cache, the bytes after it with O_DIRECT; False (nothing written) when
         the file system refuses O_DIRECT after all."""
-        start = self._offset + len(header)
-        try:
-            write_all(self._direct, [data], start)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-            os.close(self._direct)
-            self._direct = None
+        if not self._write_piece(data, self._offset + len(header)):
             return False
         write_all(self._raw.fileno(), [header], self._offset)
         return True
@@ -201,9 +207,7 @@ class AppendZip:
         pad = -(self._offset + bare) % DIRECT_ALIGN
         if pad and pad < 4:
             pad += DIRECT_ALIGN
-        info.extra = struct.pack("<HH", PADDING_ID, pad - 4) + bytes(pad - 4) if pad else b""
-        header = info.FileHeader()
-        info.extra = b""  # the directory's copy has no padding
+        header = padded_header(info, bare + pad)
         return header if (self._offset + len(header)) % DIRECT_ALIGN == 0 else None
 
     def add_file(self, name, path):
@@ -240,11 +244,7 @@ class AppendZip:
                         buffered += n
                     pos += n
                 info.CRC = crc
-                extra_len = len(header) - len(info.FileHeader())
-                info.extra = struct.pack("<HH", PADDING_ID, extra_len - 4) + bytes(extra_len - 4) if extra_len else b""
-                header = info.FileHeader()
-                info.extra = b""
-                write_all(self._raw.fileno(), [header], info.header_offset)
+                write_all(self._raw.fileno(), [padded_header(info, len(header))], info.header_offset)
                 self._offset = start + size
                 self.entries[name] = info
                 self._writeback.count(buffered)
