@@ -104,3 +104,16 @@ def test_a_region_s_crc_is_zlib_s_wherever_it_starts_and_ends(tmp_path, monkeypa
     data = np.random.default_rng(end).integers(0, 256, 4 * 65536, dtype=np.uint8).tobytes()
     (tmp_path / "f").write_bytes(data)
     assert tiffzip.region_crc(tmp_path / "f", start, end) == zlib.crc32(data[start:end])
+
+
+def test_a_disk_error_while_finishing_says_so_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    import errno
+
+    from cutouts.pipeline.writers import tiffzip
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(tiffzip, "write_all", full)  # the channels' local headers
+    with pytest.raises(writers.WriterError, match="finishing the TIFF ZIP failed: No space left on device"):
+        writers.FORMATS["tiff-zip"].produce(job_for(tmp_path, spec((EM, SEG), "tiff-zip", ALIGNED)))
+    assert os.listdir(tmp_path) == []

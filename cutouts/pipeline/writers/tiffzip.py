@@ -35,6 +35,7 @@ import numpy as np
 import tifffile
 from isal.isal_zlib import crc32_combine
 
+from cutouts.pipeline.writers.base import WriterError
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, tiff_options
 from cutouts.pipeline.writers.zipstream import (COPY_PIECE, HEADER, AppendZip, crc32, open_for_reading, padded_header,
                                                 read_piece, stored_info, write_all)
@@ -105,6 +106,8 @@ class EmbeddedTiff(VolumeTiff):
                 self._writeback.join()
             os.fsync(self._fd)
             os.posix_fadvise(self._fd, self.base, self.end - self.base, os.POSIX_FADV_DONTNEED)
+        except OSError as exc:
+            raise WriterError(f"finishing the TIFF failed: {exc.strerror or exc}") from exc
         finally:
             self._close_fd()
 
@@ -163,8 +166,11 @@ def produce(job, name, tiff_options_of, extra_files):
     keywords (all but the container, base and path), `extra_files()` the members after the TIFFs
     ({name: text}), asked once the channels are in."""
     part = job.folder / (name + ".part")
-    if not (job.resume and part.exists()):
-        part.write_bytes(b"")
+    try:
+        if not (job.resume and part.exists()):
+            part.write_bytes(b"")
+    except OSError as exc:
+        raise WriterError(f"could not create the TIFF ZIP: {exc.strerror or exc}") from exc
     members, offset = [], 0
     try:
         for ch in job.spec.channels:
@@ -176,25 +182,33 @@ def produce(job, name, tiff_options_of, extra_files):
                 job.fetch(job.tasks([ch]), job.into(out))
             members.append((member, offset, out))
             offset = out.end
-        infos = []
-        fd = os.open(part, os.O_WRONLY)
         try:
-            for member, at, tiff in members:
-                info, header = local_header(member, at, tiff.base, tiff.end, tiff.crc())
-                write_all(fd, [header], at)
-                infos.append(info)
-        finally:
-            os.close(fd)
-        out = AppendZip(part, members=infos, end=offset)
-        try:
-            for member, text in extra_files().items():
-                out.add(member, text.encode() if isinstance(text, str) else text)
-            out.close()
-        except BaseException:
-            out.abandon()
-            raise
+            _finish(part, members, offset, extra_files())
+            os.replace(part, job.folder / name)
+        except OSError as exc:
+            raise WriterError(f"finishing the TIFF ZIP failed: {exc.strerror or exc}") from exc
     except BaseException:
         if not job.resume:
             part.unlink(missing_ok=True)
         raise
-    os.replace(part, job.folder / name)
+
+
+def _finish(part, members, end, extra_files):
+    """The channels' local headers (their CRCs now known), then the members after them and the directory."""
+    infos = []
+    fd = os.open(part, os.O_WRONLY)
+    try:
+        for member, at, tiff in members:
+            info, header = local_header(member, at, tiff.base, tiff.end, tiff.crc())
+            write_all(fd, [header], at)
+            infos.append(info)
+    finally:
+        os.close(fd)
+    out = AppendZip(part, members=infos, end=end)
+    try:
+        for member, text in extra_files.items():
+            out.add(member, text.encode() if isinstance(text, str) else text)
+        out.close()
+    except BaseException:
+        out.abandon()
+        raise
