@@ -98,9 +98,9 @@ def test_a_job_cut_short_goes_on_where_it_stopped(tmp_path):
 def test_a_region_s_crc_is_zlib_s_wherever_it_starts_and_ends(tmp_path, monkeypatch, start, end):
     import zlib
 
-    from cutouts.pipeline.writers import tiffzip
+    from cutouts.pipeline.writers import tiffzip, zipstream
 
-    monkeypatch.setattr(tiffzip, "COPY_PIECE", 64 * 1024)
+    monkeypatch.setattr(zipstream, "COPY_PIECE", 64 * 1024)  # several pieces
     data = np.random.default_rng(end).integers(0, 256, 4 * 65536, dtype=np.uint8).tobytes()
     (tmp_path / "f").write_bytes(data)
     assert tiffzip.region_crc(tmp_path / "f", start, end) == zlib.crc32(data[start:end])

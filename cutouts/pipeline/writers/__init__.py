@@ -256,7 +256,7 @@ class TiffZip(Format):
                 out.add_file(os.path.basename(path), path)
                 os.unlink(path)
             for member, text in {SIDECAR: sidecar, **extras}.items():
-                out.add(member, text.encode() if isinstance(text, str) else text)
+                out.add(member, text)
             out.close()
         except BaseException:
             out.abandon()

@@ -27,7 +27,6 @@ The layout is the same in every run of a job (the spec fixes each TIFF's size), 
 channels where it left them: an EmbeddedTiff with resume=True reopens the TIFF at its base when its header
 is whole (VolumeTiff._existing_offset), and the blocks the earlier run finished stay done.
 """
-import mmap
 import os
 import threading
 
@@ -37,8 +36,8 @@ from isal.isal_zlib import crc32_combine
 
 from cutouts.pipeline.writers.base import WriterError
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, tiff_options
-from cutouts.pipeline.writers.zipstream import (COPY_PIECE, HEADER, AppendZip, crc32, open_for_reading, padded_header,
-                                                read_piece, stored_info, write_all)
+from cutouts.pipeline.writers.zipstream import (HEADER, AppendZip, crc32, file_pieces, padded_header, stored_info,
+                                                write_all)
 
 ZIP64_EXTRA = 20  # the zip64 extra field a member of 4 GiB or more takes in its local header
 
@@ -134,22 +133,12 @@ def header_room(offset, name):
     return -(-least // DIRECT_ALIGN) * DIRECT_ALIGN
 
 
-def region_crc(path, start, end, direct=True):
-    """The CRC-32 of bytes start..end of `path`, read in pieces (from the 4 KiB boundary before `start`)."""
-    fd, direct = open_for_reading(path, direct)
-    piece = np.frombuffer(mmap.mmap(-1, COPY_PIECE, flags=mmap.MAP_PRIVATE), np.uint8)
-    try:
-        crc, pos = 0, start - start % DIRECT_ALIGN
-        while pos < end:
-            want = min(COPY_PIECE, -(-(end - pos) // DIRECT_ALIGN) * DIRECT_ALIGN)  # no further than `end` needs
-            n = min(read_piece(fd, piece[:want], pos, direct), end - pos)
-            skip = max(0, start - pos)
-            crc = crc32(piece[skip:n], crc)
-            pos += n
-        return crc
-    finally:
-        os.close(fd)
-        del piece
+def region_crc(path, start, end):
+    """The CRC-32 of bytes start..end of `path`."""
+    crc = 0
+    for _, view in file_pieces(path, start, end, direct=True):
+        crc = crc32(view, crc)
+    return crc
 
 
 def local_header(name, offset, start, end, crc):
@@ -207,7 +196,7 @@ def _finish(part, members, end, extra_files):
     out = AppendZip(part, members=infos, end=end)
     try:
         for member, text in extra_files.items():
-            out.add(member, text.encode() if isinstance(text, str) else text)
+            out.add(member, text)
         out.close()
     except BaseException:
         out.abandon()

@@ -296,7 +296,7 @@ class OmeZarrZip:
                         full = os.path.join(here, name)
                         self.zip.add_file(os.path.relpath(full, self.folder), full)
             for name, text in self.extra_files.items():
-                self.zip.add(name, text.encode() if isinstance(text, str) else text)
+                self.zip.add(name, text)
             self.zip.close()
             os.replace(part, self.path)
         except OSError as exc:

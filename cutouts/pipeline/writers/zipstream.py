@@ -29,6 +29,7 @@ import struct
 import threading
 import time
 import zipfile
+from contextlib import closing
 
 import numpy as np
 from imagecodecs import deflate_crc32 as crc32  # zlib's CRC-32, computed faster; lets go of the GIL too
@@ -79,7 +80,7 @@ def stored_info(name):
     return info
 
 
-def open_for_reading(path, direct):
+def _open_for_reading(path, direct):
     """(descriptor, whether it reads with O_DIRECT): the file is read once and not kept in the page cache."""
     if direct and hasattr(os, "O_DIRECT"):
         try:
@@ -89,7 +90,7 @@ def open_for_reading(path, direct):
     return os.open(path, os.O_RDONLY), False
 
 
-def read_piece(fd, piece, pos, direct):
+def _read_piece(fd, piece, pos, direct):
     """Read up to len(piece) bytes at `pos` into `piece` (page-aligned, its length a multiple of 4 KiB, so an
     O_DIRECT read of a whole piece is aligned); the count, short only at the file's end."""
     view, n = memoryview(piece), 0
@@ -118,6 +119,25 @@ def padded_header(info, length):
         return info.FileHeader()
     finally:
         info.extra = b""
+
+
+def file_pieces(path, start, end, direct):
+    """The bytes start..end of the file at `path`, read in turn into one page-aligned piece of COPY_PIECE
+    bytes (with O_DIRECT where `direct` and the file system allow): (position in the file, a view of the
+    piece), each view valid until the next one is asked for. Reads start on the 4 KiB boundary before `start`
+    and go no further than `end` needs."""
+    fd, direct = _open_for_reading(path, direct)
+    piece = np.frombuffer(mmap.mmap(-1, COPY_PIECE, flags=mmap.MAP_PRIVATE), np.uint8)
+    try:
+        pos = start - start % DIRECT_ALIGN
+        while pos < end:
+            want = min(COPY_PIECE, -(-(end - pos) // DIRECT_ALIGN) * DIRECT_ALIGN)
+            n = min(_read_piece(fd, piece[:want], pos, direct), end - pos)
+            skip = max(0, start - pos)
+            yield pos + skip, piece[skip:n]
+            pos += n
+    finally:
+        os.close(fd)
 
 
 def write_all(fd, parts, offset):
@@ -168,8 +188,8 @@ class AppendZip:
         return set(self.entries)
 
     def add(self, name, data):
-        """Append member `name` holding `data` (bytes-like; written before this returns)."""
-        data = memoryview(data).cast("B")
+        """Append member `name` holding `data` (bytes-like, written before this returns, or text, as UTF-8)."""
+        data = memoryview(data.encode() if isinstance(data, str) else data).cast("B")
         info = stored_info(name)
         info.CRC = crc32(data)  # outside the lock (it lets go of the GIL)
         info.file_size = info.compress_size = len(data)
@@ -227,30 +247,23 @@ class AppendZip:
         info = stored_info(name)
         info.file_size = info.compress_size = size
         info.CRC = 0  # for now: the header is written again once the bytes are copied
-        src, reads_direct = open_for_reading(path, self._direct is not None)
-        piece = np.frombuffer(mmap.mmap(-1, COPY_PIECE, flags=mmap.MAP_PRIVATE), np.uint8)  # page-aligned
-        try:
-            with self.lock:
-                info.header_offset = self._offset
-                header = self._aligned_header(info) if self._direct is not None else None
-                header = header or info.FileHeader()
-                start, crc, pos, buffered = self._offset + len(header), 0, 0, len(header)
-                while pos < size:
-                    n = min(read_piece(src, piece, pos, reads_direct), size - pos)
-                    crc = crc32(piece[:n], crc)
-                    if not (n % DIRECT_ALIGN == 0 and (start + pos) % DIRECT_ALIGN == 0
-                            and self._write_piece(piece[:n], start + pos)):
-                        write_all(self._raw.fileno(), [piece[:n]], start + pos)
-                        buffered += n
-                    pos += n
-                info.CRC = crc
-                write_all(self._raw.fileno(), [padded_header(info, len(header))], info.header_offset)
-                self._offset = start + size
-                self.entries[name] = info
-                self._writeback.count(buffered)
-        finally:
-            os.close(src)
-            del piece
+        with self.lock:
+            info.header_offset = self._offset
+            header = self._aligned_header(info) if self._direct is not None else None
+            header = header or info.FileHeader()
+            start, crc, buffered = self._offset + len(header), 0, len(header)
+            with closing(file_pieces(path, 0, size, self._direct is not None)) as pieces:  # closed on a write error
+                for pos, view in pieces:
+                    crc = crc32(view, crc)
+                    if not (len(view) % DIRECT_ALIGN == 0 and (start + pos) % DIRECT_ALIGN == 0
+                            and self._write_piece(view, start + pos)):
+                        write_all(self._raw.fileno(), [view], start + pos)
+                        buffered += len(view)
+            info.CRC = crc
+            write_all(self._raw.fileno(), [padded_header(info, len(header))], info.header_offset)
+            self._offset = start + size
+            self.entries[name] = info
+            self._writeback.count(buffered)
 
     def _write_piece(self, view, offset):
         """`view` at `offset` with O_DIRECT; False when there is no O_DIRECT (nothing written)."""
