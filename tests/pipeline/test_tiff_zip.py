@@ -113,7 +113,7 @@ def test_a_disk_error_while_finishing_says_so_and_leaves_nothing_behind(tmp_path
 
     def full(*_):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr(tiffzip, "write_all", full)  # the channels' local headers
+    monkeypatch.setattr(tiffzip, "local_header", full)  # the channels' local headers
     with pytest.raises(writers.WriterError, match="finishing the TIFF ZIP failed: No space left on device"):
         writers.FORMATS["tiff-zip"].produce(job_for(tmp_path, spec((EM, SEG), "tiff-zip", ALIGNED)))
     assert os.listdir(tmp_path) == []

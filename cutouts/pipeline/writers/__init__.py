@@ -103,13 +103,14 @@ class Production:
         return write
 
 
-def tiff_for(job, path, channel, channels=1, channel_names=(), flavour="ome"):
-    """The TIFF writer of the job's compression: VolumeTiff (uncompressed, resumable) or CompressedTiff."""
+def tiff_for(job, path, channel, channels=1, channel_names=(), flavour="ome", volume=VolumeTiff):
+    """The TIFF writer of the job's compression: `volume` (uncompressed, resumable: a VolumeTiff, or a maker of
+    one like it) or CompressedTiff."""
     spec, box, dtype = job.spec, job.box, channel.datatype
     options = {"flavour": flavour, "channels": channels, "times": box.time_samples, "channel_names": channel_names,
                "resume": job.resume}
     if uncompressed(spec.compression):
-        return VolumeTiff(path, box.shape_zyx, dtype, spec.calibration, **options)
+        return volume(path, box.shape_zyx, dtype, spec.calibration, **options)
     blocks = job.blocks[channel.name]  # a channel's blocks depend on its datatype
     rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in blocks]
     segment = segment_shape(box.shape_zyx, rel, effective_flavour(flavour, dtype))
@@ -221,21 +222,19 @@ class TiffZip(Format):
     def produce(self, job):
         spec, files = job.spec, []
         name = f"{job.stem()}.zip"
+        members = [(f"{job.stem(ch.name)}.tif", ch) for ch in spec.channels]
         if uncompressed(spec.compression):  # each TIFF made in place in the ZIP (cutouts/pipeline/writers/tiffzip.py)
-            members, sidecar = [f"{job.stem(ch.name)}.tif" for ch in spec.channels], []
-
-            def options(ch):
-                return {"zyx": job.box.shape_zyx, "dtype": ch.datatype, "calibration": spec.calibration,
-                        "flavour": self.flavour, "times": job.box.time_samples, "resume": job.resume}
+            sidecar = []
 
             def after_the_tiffs():  # once every block is in: the object ids are known
                 extras = job.ids.files() if job.ids else {}
-                sidecar.append(job.sidecar(members + list(extras)))
+                sidecar.append(job.sidecar([m for m, _ in members] + list(extras)))
                 return {SIDECAR: sidecar[0], **extras}
-            tiffzip.produce(job, name, options, after_the_tiffs)
+            tiffzip.produce(job, name, members, lambda ch, path, volume: tiff_for(job, path, ch, volume=volume),
+                            after_the_tiffs)
             return name, sidecar[0]
-        for ch in spec.channels:
-            path = job.folder / f"{job.stem(ch.name)}.tif"
+        for member, ch in members:
+            path = job.folder / member
             if job.resume and path.exists() and job.finished([ch]):  # an earlier run finished this channel
                 files.append(str(path))
                 continue

@@ -3,10 +3,10 @@
     <stem>.zip.part   [local header][channel 1's TIFF][local header][channel 2's TIFF]...[provenance.json]...
                       [central directory]
 
-A ZIP member's bytes are the file's own, and tifffile lays out a TIFF from wherever its file handle stands, its
-offsets counting from there: so each channel's TIFF is made where its member's bytes go (`EmbeddedTiff`, a
-VolumeTiff whose first byte is at `base`, a 4 KiB boundary, for O_DIRECT), and the blocks are written into
-it as into any TIFF. Room for the local header is left before it; the header is written once the TIFF is
+A ZIP member's bytes are the file's own, and a TIFF's offsets count from its first byte: a TIFF made on its
+own is the same bytes wherever it lies. So each channel's TIFF is made where its member's bytes go
+(`EmbeddedTiff`, a VolumeTiff whose first byte is at `base`, a 4 KiB boundary, for O_DIRECT: its header and
+directories are those tifffile writes for it on its own), and the blocks are written into it as into any TIFF. Room for the local header is left before it; the header is written once the TIFF is
 whole and its CRC-32 known. That CRC is made of the CRCs of the planes the blocks wrote (libdeflate, as each
 block is written), combined in file order (ISA-L's crc32_combine); only what lies between them is read back:
 the TIFF's header and directories, and the blocks an earlier run of a resumed job wrote (or every row, for
@@ -29,13 +29,14 @@ is whole (VolumeTiff._existing_offset), and the blocks the earlier run finished 
 """
 import os
 import threading
+from functools import partial
+from math import prod
 
 import numpy as np
-import tifffile
 from isal.isal_zlib import crc32_combine
 
 from cutouts.pipeline.writers.base import WriterError
-from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, tiff_options
+from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, _create
 from cutouts.pipeline.writers.zipstream import (HEADER, AppendZip, crc32, file_pieces, padded_header, stored_info,
                                                 write_all)
 
@@ -85,19 +86,22 @@ class EmbeddedTiff(VolumeTiff):
     def _existing_offset(self, base=0):
         offset = super()._existing_offset(self.base)
         if offset is not None:
-            self.end = self.base + _size(self)
+            self.end = self.base + _skeleton(self)[1]
         return offset
 
     def _make(self):
-        with open(self.tmp_path, "r+b") as f:
-            f.seek(self.base)
-            tifffile.imwrite(f, align=DIRECT_ALIGN, **tiff_options(self.shape, self.axes, self.dtype, self.flavour,
-                                                                   self.calibration, self.channel_names))
-        self.end = self.base + _size(self)  # not the handle's position: tifffile goes back to fill in offsets
-        offset = super()._existing_offset(self.base)
-        if offset is None:  # pragma: no cover - tifffile always writes shape-only images contiguously
-            raise OSError("the TIFF writer did not lay the image out contiguously")
-        return offset
+        """The TIFF made on its own in a scratch file (shape only, sparse), its header and directories copied
+        to `base`: the same bytes, as its offsets count from its first byte."""
+        offset, size, head, tail = _skeleton(self)
+        self.end = self.base + size
+        fd = os.open(self.tmp_path, os.O_WRONLY)
+        try:
+            write_all(fd, [head], self.base)
+            write_all(fd, [tail], self.end - len(tail))
+            os.ftruncate(fd, max(os.fstat(fd).st_size, self.end))  # as long as the TIFF, whatever comes last in it
+        finally:
+            os.close(fd)
+        return self.base + offset
 
     def commit(self):
         try:
@@ -114,13 +118,18 @@ class EmbeddedTiff(VolumeTiff):
         self._close_fd()
 
 
-def _size(tiff):
-    """The bytes of `tiff`'s file laid out on its own: made again, shape only (sparse), in a scratch file."""
+def _skeleton(tiff):
+    """(data offset, size, the bytes before the data, the bytes after it) of `tiff`'s file laid out on its own:
+    made (shape only, sparse) in a scratch file beside the container."""
     scratch = f"{tiff.tmp_path}.{os.getpid()}.skeleton"
     try:
-        tifffile.imwrite(scratch, align=DIRECT_ALIGN, **tiff_options(tiff.shape, tiff.axes, tiff.dtype, tiff.flavour,
-                                                                     tiff.calibration, tiff.channel_names))
-        return os.path.getsize(scratch)
+        offset = _create(scratch, tiff.shape, tiff.axes, tiff.dtype, tiff.flavour, tiff.calibration,
+                         tiff.channel_names)
+        with open(scratch, "rb") as f:
+            head = f.read(offset)
+            f.seek(offset + prod(tiff.shape) * tiff.dtype.itemsize)
+            tail = f.read()
+        return offset, os.path.getsize(scratch), head, tail
     finally:
         if os.path.exists(scratch):
             os.unlink(scratch)
@@ -150,29 +159,28 @@ def local_header(name, offset, start, end, crc):
     return info, padded_header(info, start - offset)
 
 
-def produce(job, name, tiff_options_of, extra_files):
-    """Write the job's TIFF ZIP `name` in place in job.folder; `tiff_options_of(channel)` gives an EmbeddedTiff's
-    keywords (all but the container, base and path), `extra_files()` the members after the TIFFs
-    ({name: text}), asked once the channels are in."""
+def produce(job, name, members, tiff_for, extra_files):
+    """Write the job's TIFF ZIP `name` in place in job.folder: `members` [(member name, channel)],
+    `tiff_for(channel, path, volume)` the channel's TIFF writer made with `volume` (an EmbeddedTiff maker),
+    `extra_files()` the members after the TIFFs ({name: text}), asked once the channels are in."""
     part = job.folder / (name + ".part")
     try:
         if not (job.resume and part.exists()):
             part.write_bytes(b"")
     except OSError as exc:
         raise WriterError(f"could not create the TIFF ZIP: {exc.strerror or exc}") from exc
-    members, offset = [], 0
+    written, offset = [], 0
     try:
-        for ch in job.spec.channels:
-            member = f"{job.stem(ch.name)}.tif"
+        for member, ch in members:
             base = header_room(offset, member)
-            with EmbeddedTiff(part, base, job.folder / member, **tiff_options_of(ch)) as out:
+            with tiff_for(ch, job.folder / member, partial(EmbeddedTiff, part, base)) as out:
                 if not out.resumed:
                     job.forget([ch])
                 job.fetch(job.tasks([ch]), job.into(out))
-            members.append((member, offset, out))
+            written.append((member, offset, out))
             offset = out.end
         try:
-            _finish(part, members, offset, extra_files())
+            _finish(part, written, offset, extra_files())
             os.replace(part, job.folder / name)
         except OSError as exc:
             raise WriterError(f"finishing the TIFF ZIP failed: {exc.strerror or exc}") from exc
