@@ -89,8 +89,14 @@ class BufferPool:
                     else:
                         self.made += 1
                     # Anonymous private memory is page-aligned, as writing straight from it to disk (O_DIRECT)
-                    # needs; private rather than mmap's default shared: cheaper to fault in.
-                    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1), flags=mmap.MAP_PRIVATE), np.uint8)
+                    # needs; private rather than mmap's default shared: cheaper to fault in. Huge pages where
+                    # the kernel has them (transparent huge pages, on request): a 32 MiB buffer faults in 16
+                    # times instead of 8,192 (5 ms against 26), and each O_DIRECT write pins 2 MiB pages.
+                    # boss-cutout, 2.1 GB: 3.4-3.5 s from 3.9-4.2 (bench.cli_bench, README).
+                    memory = mmap.mmap(-1, max(nbytes, 1), flags=mmap.MAP_PRIVATE)
+                    if hasattr(mmap, "MADV_HUGEPAGE"):
+                        memory.madvise(mmap.MADV_HUGEPAGE)
+                    return np.frombuffer(memory, np.uint8)
                 self.ready.wait()
 
     def give(self, buf):

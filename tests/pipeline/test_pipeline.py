@@ -286,6 +286,28 @@ def test_a_job_leaves_its_block_buffers_to_the_next_one_and_no_more_than_that_on
     fetch._spares.clear()
 
 
+def test_block_buffers_are_advised_for_huge_pages():
+    """The kernel may back them with 2 MiB pages: 16 page faults for a 32 MiB buffer instead of 8,192, and
+    cheaper pinning for each O_DIRECT write from it (VmFlags "hg": MADV_HUGEPAGE, whatever the system's
+    THP setting)."""
+    from cutouts.pipeline import fetch
+
+    pool = fetch.BufferPool(1)
+    buf = pool.take(4 << 20)
+    start = buf.ctypes.data
+    flags = None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and ":" not in head:  # a mapping's first line: start-end perms ...
+                lo, hi = (int(v, 16) for v in head.split("-"))
+                inside = lo <= start < hi
+            elif head == "VmFlags:" and inside:
+                flags = line.split()[1:]
+    assert flags is not None and "hg" in flags
+    pool.give(buf)
+
+
 def test_recipes_and_the_command_line_name_the_box():
     s = spec((EM, SEG))
     assert recipes.rest_url(s, "em") == "http://boss.test/v1/cutout/c/e/em/0/500:1100/0:40/10:40/"
