@@ -58,6 +58,36 @@ def test_uint64_labels_are_kept_exactly_in_a_plain_tiff(tmp_path):
         assert tif.shaped_metadata[0]["voxel_size"] == [4.0, 4.0, 40.0]
 
 
+@pytest.mark.parametrize("flavour, dtype", [("imagej", np.uint8), ("tiff", np.uint64)])
+def test_the_slices_of_a_stack_are_made_from_one_layout_byte_for_byte_as_tifffile_makes_each(tmp_path, flavour, dtype):
+    from cutouts.pipeline.writers import tiff
+
+    cal = calibration((4, 4, 40), "nanometers", 0)
+    tiff._layouts.clear()
+    first = fill(tmp_path / "z0.tif", np.zeros((1, 40, 50), dtype), flavour, cal, plane=True, resume=True)
+    assert len(tiff._layouts) == 1  # the second slice is written from it, not made by tifffile
+    data = np.arange(40 * 50, dtype=dtype).reshape(1, 40, 50)
+    fill(tmp_path / "z1.tif", data, flavour, cal, plane=True, resume=True)
+    tiff._layouts.clear()
+    fill(tmp_path / "made.tif", data, flavour, cal, plane=True, resume=True)
+    assert (tmp_path / "z1.tif").read_bytes() == (tmp_path / "made.tif").read_bytes()
+    assert first.offset % 4096 == 0
+    with tifffile.TiffFile(tmp_path / "z1.tif") as tif:
+        np.testing.assert_array_equal(tif.asarray(), data[0])
+
+
+def test_each_ome_tiff_keeps_its_own_uuid(tmp_path):
+    from cutouts.pipeline.writers import tiff
+
+    cal = calibration((4, 4, 40), "nanometers", 0)
+    uuids = []
+    for name in ("a.ome.tif", "b.ome.tif"):
+        fill(tmp_path / name, np.ones((2, 30, 30), np.uint8), "ome", cal)
+        with tifffile.TiffFile(tmp_path / name) as tif:
+            uuids.append(tif.ome_metadata.split('UUID="', 1)[1].split('"', 1)[0])
+    assert uuids[0] != uuids[1] and not any(key[3] == "ome" for key in tiff._layouts)
+
+
 def test_a_failed_write_leaves_no_file(tmp_path):
     cal = calibration((4, 4, 40), "nanometers", 0)
     with pytest.raises(RuntimeError):

@@ -30,13 +30,12 @@ is whole (VolumeTiff._existing_offset), and the blocks the earlier run finished 
 import os
 import threading
 from functools import partial
-from math import prod
 
 import numpy as np
 from isal.isal_zlib import crc32_combine
 
 from cutouts.pipeline.writers.base import WriterError
-from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, _create
+from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, layout
 from cutouts.pipeline.writers.zipstream import (HEADER, AppendZip, crc32, file_pieces, padded_header, stored_info,
                                                 write_all)
 
@@ -123,13 +122,7 @@ def _skeleton(tiff):
     made (shape only, sparse) in a scratch file beside the container."""
     scratch = f"{tiff.tmp_path}.{os.getpid()}.skeleton"
     try:
-        offset = _create(scratch, tiff.shape, tiff.axes, tiff.dtype, tiff.flavour, tiff.calibration,
-                         tiff.channel_names)
-        with open(scratch, "rb") as f:
-            head = f.read(offset)
-            f.seek(offset + prod(tiff.shape) * tiff.dtype.itemsize)
-            tail = f.read()
-        return offset, os.path.getsize(scratch), head, tail
+        return layout(scratch, tiff.shape, tiff.axes, tiff.dtype, tiff.flavour, tiff.calibration, tiff.channel_names)
     finally:
         if os.path.exists(scratch):
             os.unlink(scratch)
