@@ -94,8 +94,10 @@ class BufferPool:
                     # times instead of 8,192 (5 ms against 26), and each O_DIRECT write pins 2 MiB pages.
                     # boss-cutout, 2.1 GB: 3.4-3.5 s from 3.9-4.2 (bench.cli_bench, README).
                     memory = mmap.mmap(-1, max(nbytes, 1), flags=mmap.MAP_PRIVATE)
-                    if hasattr(mmap, "MADV_HUGEPAGE"):
+                    try:
                         memory.madvise(mmap.MADV_HUGEPAGE)
+                    except (AttributeError, OSError):  # not Linux, or a kernel without huge pages: 4 KiB pages
+                        pass
                     return np.frombuffer(memory, np.uint8)
                 self.ready.wait()
 
