@@ -204,6 +204,28 @@ class BlockReader:
         return data[0] if t else data
 
 
+_writing = threading.local()  # in a fetch_all write thread: the offer of the block being written (hold())
+KEPT_AT_ONCE = 1  # blocks whose buffers writes keep at once (hold()): the readers always have one left
+
+
+def hold():
+    """From inside a fetch_all write: keep the block's buffer (its array stays valid) after the write returns,
+    until the release() this returns is called (from any thread, once per hold()) with the block on disk;
+    the block counts as finished then. None when it can't be kept: not in a fetch_all write, a reader
+    without buffers to hand over, or KEPT_AT_ONCE other blocks kept already (the readers must keep a buffer
+    to decode the blocks a kept one waits for). The TIFF writers keep a block narrower than the box until
+    the blocks beside it come, to write their rows together (cutouts.pipeline.writers.bands)."""
+    offer = getattr(_writing, "offer", None)
+    return offer() if offer is not None else None
+
+
+class _Kept:
+    """A block in a write thread's hands and its buffer, kept while hold()s of it are outstanding."""
+
+    def __init__(self, task, buf):
+        self.task, self.buf, self.holds, self.returned = task, buf, 0, False
+
+
 def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, name="fetch", thread_exit=None):
     """Run every task: `read(task)` -> array, then `write(task, array)`, `concurrency` of each at a time.
 
@@ -268,19 +290,57 @@ def fetch_all(tasks, read, write, *, concurrency=3, on_done=None, wait=True, nam
                 for _ in writers:
                     to_write.put(None)  # no more blocks: each writer ends
 
+    kept = []  # the _Kept blocks with hold()s outstanding
+    kept_lock = threading.Lock()
+
+    def offer(block):
+        def take():
+            with kept_lock:
+                if stop.is_set():
+                    return None
+                if block.holds == 0:
+                    if len(kept) >= KEPT_AT_ONCE or (getattr(read, "buffers", 0) or 0) < 2:
+                        return None
+                    kept.append(block)
+                block.holds += 1
+            return lambda: release(block)
+        return take
+
+    def release(block):
+        with kept_lock:
+            block.holds -= 1
+            if block.holds == 0:
+                kept.remove(block)
+            done = block.holds == 0 and block.returned
+        if done:  # on disk after its write returned: it is finished now, and its buffer serves another block
+            finished.put((block.task, None))
+            give(block.buf)
+
+    def returned(block):
+        """The block's write returned: True while hold()s of it are outstanding (release() finishes it)."""
+        with kept_lock:
+            block.returned = True
+            return block.holds > 0
+
     def writer():
         while (item := to_write.get()) is not None:
             task, data, held = item
+            block, keep = _Kept(task, held), False
+            _writing.offer = offer(block) if held is not None else None
             try:
                 if not stop.is_set():  # failed or cancelled meanwhile: nothing more is written
                     write(task, data)
-                    finished.put((task, None))
+                    keep = returned(block)
+                    if not keep:
+                        finished.put((task, None))
             except BaseException as exc:  # handed to the calling thread, which raises it
+                keep = returned(block)
                 finished.put((task, exc))
                 stop.set()
             finally:
+                _writing.offer = None
                 del data, item
-                if held is not None:
+                if held is not None and not keep:
                     give(held)  # the buffer serves another block
                 del held
 

@@ -25,6 +25,7 @@ from math import prod
 import numpy as np
 import tifffile
 
+from cutouts.pipeline.writers.bands import Bands
 from cutouts.pipeline.writers.base import WriterError
 
 IMAGEJ_UNITS = {"nanometers": "nm", "micrometers": "micron", "millimeters": "mm", "centimeters": "cm"}
@@ -45,11 +46,10 @@ SYNC_EVERY = 64 * 1024 * 1024
 # starts on such a boundary, so whole-row blocks of rows of a multiple of 8 bytes qualify (a block is 512
 # rows); everything else goes through the page cache with drop-behind.
 DIRECT_ALIGN = 4096
-# CUTOUT_DIRECT_WRITES=0 (the worker's and boss-cutout's environment) sends every result through the page
-# cache instead, with the drop-behind above, for a disk slower than BOSS's answers arrive: the kernel then
-# orders and merges the writes of several blocks. On a disk that wrote 0.4-0.6 GB/s (2026-12-07), OME-TIFF
-# jobs took 2.95-3.31 s per GB against 3.27-3.69 s, for 0.3-0.4 CPU s more; where the disk keeps up, O_DIRECT
-# spends less of the CPU that the fetch needs.
+# CUTOUT_DIRECT_WRITES=0 (the worker's and boss-cutout's environment) sends every result through the page cache
+# instead, with the drop-behind above, for a disk slower than BOSS's answers arrive: the kernel then orders and
+# merges the writes of several blocks. On a disk that wrote 0.4-0.6 GB/s (2026-12-07), OME-TIFF jobs took
+# 2.95-3.31 s per GB against 3.27-3.69 s, for 0.3-0.4 CPU s more; where the disk keeps up, O_DIRECT wins.
 DIRECT_WRITES = os.environ.get("CUTOUT_DIRECT_WRITES", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
@@ -233,6 +233,7 @@ class VolumeTiff:
         self._fd = None
         self._direct = None  # a second descriptor opened with O_DIRECT, where the file system allows it
         self._writeback = None  # the WriteBack of _fd
+        self._gather = None  # the Bands of blocks narrower than the file, once open (writers/bands.py)
         self._bands = {}  # rows written by part-row blocks: (t, c, z0, bz, y0, by) -> {x0: bx}
         self._bands_lock = threading.Lock()
 
@@ -267,6 +268,7 @@ class VolumeTiff:
             # No fsync of the new header here: flush() (the command line) and the job's record (engine) sync
             # the file, header included, before any of its blocks counts as written.
             self._direct = open_direct(self.tmp_path) if offset % DIRECT_ALIGN == 0 else None
+            self._gather = None if self.resumed else Bands(self, DIRECT_ALIGN)
         except OSError as exc:
             self._discard()
             raise WriterError(f"could not create the TIFF: {exc.strerror or exc}") from exc
@@ -290,24 +292,30 @@ class VolumeTiff:
         item = self.dtype.itemsize
         buffered = 0
         try:
-            for dz in range(bz):
+            if bx != x_n:  # part rows: with the blocks beside it (writers/bands.py), else row by row
+                if self._gather is None or not self._gather.put(data, t, c, z0, y0, x0):
+                    self._write_rows(data, t, c, z0, y0, x0)
+                return
+            for dz in range(bz):  # whole rows: one contiguous write per plane, no copy
                 plane = self._plane_offset(t, c, z0 + dz)
-                if bx == x_n:  # whole rows: one contiguous write per plane, no copy
-                    if not self._write_direct(data[dz], plane + y0 * x_n * item):
-                        os.pwrite(self._fd, memoryview(data[dz]), plane + y0 * x_n * item)
-                        buffered += data[dz].nbytes
-                else:  # part rows: one write per row, sliced from the plane's bytes (half the Python of a view a row)
-                    rows, span, at = memoryview(data[dz]).cast("B"), bx * item, plane + (y0 * x_n + x0) * item
-                    for dy in range(by):
-                        os.pwrite(self._fd, rows[dy * span:(dy + 1) * span], at + dy * x_n * item)
+                if not self._write_direct(data[dz], plane + y0 * x_n * item):
+                    os.pwrite(self._fd, memoryview(data[dz]), plane + y0 * x_n * item)
+                    buffered += data[dz].nbytes
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
         if buffered:
             self._writeback.count(buffered)
-        if bx != x_n:
-            filled = self._rows_filled(t, c, z0, bz, y0, by, x0, bx)
-            if filled:
-                self._writeback.filled(filled)
+
+    def _write_rows(self, data, t, c, z0, y0, x0):  # a block narrower than the file, a write per row
+        (bz, by, bx), item, x_n = data.shape, self.dtype.itemsize, self.zyx[2]
+        for dz in range(bz):
+            rows, at = memoryview(data[dz]).cast("B"), self._plane_offset(t, c, z0 + dz) + (y0 * x_n + x0) * item
+            span = bx * item
+            for dy in range(by):
+                os.pwrite(self._fd, rows[dy * span:(dy + 1) * span], at + dy * x_n * item)
+        filled = self._rows_filled(t, c, z0, bz, y0, by, x0, bx)
+        if filled:
+            self._writeback.filled(filled)
 
     def _rows_filled(self, t, c, z0, bz, y0, by, x0, bx):
         """The ranges of the file [(offset, length)] that this part-row block completed: rows y0..y0+by of

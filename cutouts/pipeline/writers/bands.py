@@ -1,0 +1,101 @@
+"""Blocks narrower than the TIFF written as whole rows: a band's blocks gathered, then written together.
+
+A box wider than its blocks ("part rows", cutouts.pipeline.plan) was written one row of one block at a time:
+a kernel buffered write per row piece, 65 % of a worker's CPU on the wide-box proxy. Blocks side by side
+across the box (a band: the same t, c, z and y) together hold every row of the band whole. So a block whose
+band is not whole yet is kept (cutouts.pipeline.fetch.hold: its buffer stays with it) until the blocks
+beside it come, and the band's rows then go out plane by plane, each as one pwritev of the blocks' row
+pieces in x order: with O_DIRECT where the pieces and the file allow it, as whole-row blocks are written.
+
+At most KEPT_AT_ONCE blocks are kept, so that the readers keep a buffer to decode the blocks a kept one
+waits for: a band whose block can't be kept is written row by row, the block kept for it included. A file
+resumed from an earlier run is written row by row (its bands may lack the blocks done before).
+"""
+import errno
+import os
+import threading
+
+from cutouts.pipeline.fetch import hold
+
+IOV_MAX = 1024  # Linux's limit of pieces in one pwritev
+# O_DIRECT's pieces need the disk's logical block (512 bytes on most; a disk of 4 KiB sectors answers EINVAL,
+# and the band's rows then go through the page cache): 2 KiB row pieces of 2,048 uint8 voxels qualify.
+SECTOR = 512
+
+
+class Bands:
+    """The bands of one VolumeTiff that have blocks kept; thread-safe."""
+
+    def __init__(self, tiff, direct_align):
+        self.tiff, self.align = tiff, direct_align
+        self.direct = True  # until the file system refuses the pieces' alignment
+        self.lock = threading.Lock()
+        self.open = {}  # (t, c, z0, bz, y0, by) -> {"kept": {x0: (data, release)}, "width": written row by row}
+
+    def put(self, data, t, c, z0, y0, x0):
+        """Take a block narrower than the file: True when it is kept or written with its band; False when the
+        caller writes it row by row (VolumeTiff._write_rows), as its band's blocks are then."""
+        bz, by, bx = data.shape
+        key, x_n = (t, c, z0, bz, y0, by), self.tiff.zyx[2]
+        with self.lock:
+            band = self.open.setdefault(key, {"kept": {}, "width": 0})
+            width = bx + band["width"] + sum(d.shape[2] for d, _ in band["kept"].values())
+            if band["width"] == 0 and width == x_n:  # the band is whole: written now, its kept blocks let go
+                del self.open[key]
+                parts = sorted([*band["kept"].items(), (x0, (data, None))], key=lambda p: p[0])
+            else:
+                release = hold() if band["width"] == 0 else None
+                if release is not None:
+                    band["kept"][x0] = (data, release)
+                    return True
+                spill, band["kept"] = band["kept"], {}  # row by row from now on, the kept blocks too
+                band["width"] = width
+                if width == x_n:
+                    del self.open[key]
+                parts = None
+        if parts is None:
+            for x, (kept, release) in sorted(spill.items()):
+                self.tiff._write_rows(kept, t, c, z0, y0, x)
+                release()
+            return False
+        self._write(parts, t, c, z0, y0)
+        for _, (_, release) in parts:
+            if release is not None:
+                release()
+        return True
+
+    def _write(self, parts, t, c, z0, y0):
+        """Each plane's rows of the band (`parts`: [(x0, (block, release))] in x order), in one pwritev per
+        IOV_MAX pieces."""
+        tiff = self.tiff
+        item, x_n = tiff.dtype.itemsize, tiff.zyx[2]
+        bz, by = parts[0][1][0].shape[:2]
+        row = x_n * item
+        spans = [d.shape[2] * item for _, (d, _) in parts]
+        rows_at_once = max(1, IOV_MAX // len(parts))
+        direct = self.direct and tiff._direct is not None and row % self.align == 0 and all(
+            s % SECTOR == 0 and d.ctypes.data % SECTOR == 0 for s, (_, (d, _)) in zip(spans, parts))
+        buffered = 0
+        for dz in range(bz):
+            planes = [memoryview(d[dz]).cast("B") for _, (d, _) in parts]
+            start = tiff._plane_offset(t, c, z0 + dz) + y0 * row
+            for r0 in range(0, by, rows_at_once):
+                r1 = min(by, r0 + rows_at_once)
+                pieces = [p[r * s:(r + 1) * s] for r in range(r0, r1) for p, s in zip(planes, spans)]
+                at, length = start + r0 * row, (r1 - r0) * row
+                if direct and at % self.align == 0:
+                    try:
+                        written = os.pwritev(tiff._direct, pieces, at)
+                    except OSError as exc:
+                        if exc.errno != errno.EINVAL:  # EINVAL: the file system refuses the alignment after all
+                            raise
+                        direct = self.direct = False
+                    else:
+                        if written != length:
+                            raise OSError(errno.ENOSPC, "the disk took only part of a write")
+                        continue
+                if os.pwritev(tiff._fd, pieces, at) != length:
+                    raise OSError(errno.ENOSPC, "the disk took only part of a write")
+                buffered += length
+        if buffered:
+            tiff._writeback.count(buffered)
