@@ -12,10 +12,10 @@ waits for: a band whose block can't be kept is written row by row, the block kep
 resumed from an earlier run is written row by row (its bands may lack the blocks done before).
 """
 import errno
-import os
 import threading
 
 from cutouts.pipeline.fetch import hold
+from cutouts.pipeline.writers.base import write_all
 
 IOV_MAX = 1024  # Linux's limit of pieces in one pwritev
 # O_DIRECT's pieces need the disk's logical block (512 bytes on most; a disk of 4 KiB sectors answers EINVAL,
@@ -85,17 +85,13 @@ class Bands:
                 at, length = start + r0 * row, (r1 - r0) * row
                 if direct and at % self.align == 0:
                     try:
-                        written = os.pwritev(tiff._direct, pieces, at)
+                        write_all(tiff._direct, pieces, at)
+                        continue
                     except OSError as exc:
                         if exc.errno != errno.EINVAL:  # EINVAL: the file system refuses the alignment after all
                             raise
                         direct = self.direct = False
-                    else:
-                        if written != length:
-                            raise OSError(errno.ENOSPC, "the disk took only part of a write")
-                        continue
-                if os.pwritev(tiff._fd, pieces, at) != length:
-                    raise OSError(errno.ENOSPC, "the disk took only part of a write")
+                write_all(tiff._fd, pieces, at)
                 buffered += length
         if buffered:
             tiff._writeback.count(buffered)

@@ -38,7 +38,7 @@ import numpy as np
 from imagecodecs import blosc_encode
 
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN
-from cutouts.pipeline.writers.zipstream import write_all
+from cutouts.pipeline.writers.base import write_all
 
 LOCKS = 64  # striped locks for chunks shared by blocks
 RAW = ".raw"  # the file of an array's chunks that blocks share, their voxels as they are, until whole

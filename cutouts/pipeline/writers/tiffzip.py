@@ -34,10 +34,9 @@ from functools import partial
 import numpy as np
 from isal.isal_zlib import crc32_combine
 
-from cutouts.pipeline.writers.base import WriterError
-from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, layout
-from cutouts.pipeline.writers.zipstream import (HEADER, AppendZip, crc32, file_pieces, padded_header, stored_info,
-                                                write_all)
+from cutouts.pipeline.writers.base import WriterError, write_all
+from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, layout, put_layout
+from cutouts.pipeline.writers.zipstream import HEADER, AppendZip, crc32, file_pieces, padded_header, stored_info
 
 ZIP64_EXTRA = 20  # the zip64 extra field a member of 4 GiB or more takes in its local header
 
@@ -91,16 +90,14 @@ class EmbeddedTiff(VolumeTiff):
     def _make(self):
         """The TIFF made on its own in a scratch file (shape only, sparse), its header and directories copied
         to `base`: the same bytes, as its offsets count from its first byte."""
-        offset, size, head, tail = _skeleton(self)
-        self.end = self.base + size
+        known = _skeleton(self)
+        self.end = self.base + known[1]
         fd = os.open(self.tmp_path, os.O_WRONLY)
         try:
-            write_all(fd, [head], self.base)
-            write_all(fd, [tail], self.end - len(tail))
-            os.ftruncate(fd, max(os.fstat(fd).st_size, self.end))  # as long as the TIFF, whatever comes last in it
+            put_layout(fd, known, self.base)
         finally:
             os.close(fd)
-        return self.base + offset
+        return self.base + known[0]
 
     def commit(self):
         try:

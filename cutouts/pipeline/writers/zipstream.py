@@ -34,6 +34,7 @@ from contextlib import closing
 import numpy as np
 from imagecodecs import deflate_crc32 as crc32  # zlib's CRC-32, computed faster; lets go of the GIL too
 
+from cutouts.pipeline.writers.base import write_all
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, WriteBack, open_direct
 
 HEADER = struct.Struct(zipfile.structFileHeader)
@@ -138,19 +139,6 @@ def file_pieces(path, start, end, direct):
             pos += n
     finally:
         os.close(fd)
-
-
-def write_all(fd, parts, offset):
-    """pwritev `parts` at `offset`, again for what a short write left."""
-    parts = [memoryview(p).cast("B") for p in parts]
-    while parts:
-        n = os.pwritev(fd, parts, offset)
-        offset += n
-        while parts and n >= len(parts[0]):
-            n -= len(parts[0])
-            parts.pop(0)
-        if parts:
-            parts[0] = parts[0][n:]
 
 
 class AppendZip:
