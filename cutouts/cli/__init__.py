@@ -170,6 +170,26 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, _on_sigterm)
     if argv is None:  # the command itself, not a caller's process
         lean_malloc()
+    code = _run(argv)
+    if argv is None:
+        _end(code)
+    return code
+
+
+def _end(code):
+    """End the command's own process with `code` now that its work is done and on disk: the files and the
+    manifest are fsynced and closed, and the fetch threads have stopped. Python's own teardown (freeing
+    every module, array and buffer one by one) took 60-70 ms of a 3 s download here (bench.cli_bench),
+    time in which the command had nothing left to do; only the standard streams still need flushing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach the reader
+            pass
+    os._exit(code)
+
+
+def _run(argv):
     try:
         return run(argv)
     except CliError as exc:

@@ -101,6 +101,20 @@ def test_the_summary_and_progress_bars_name_each_channel(devboss, tmp_path):
     assert f"{tmp_path}: 4 file(s), 24.6 KB (em, fluo)" in err
 
 
+def test_the_command_ends_with_its_output_whole(devboss, tmp_path):
+    # The command leaves with os._exit once its work is done (no interpreter teardown): what it printed
+    # into pipes (block-buffered, so nothing of it had gone out before the end) must all arrive.
+    buffered = {"PYTHONUNBUFFERED": ""}  # as a user's shell has it, whatever the test run's is
+    code, stdout, err = run_cli(devboss, "bossdb://demo/large/em", "-x", "0:64", "-y", "0:64", "-z", "0:512",
+                                "--out", tmp_path / "out", "--dry-run", env=buffered)
+    assert code == 0, err
+    assert stdout.startswith("box: x 0:64, y 0:64, z 0:512 at resolution 0\n")
+    assert stdout.endswith("  em_z00511.tif\n  provenance.json\n")
+    code, _, err = run_cli(devboss, "bossdb://demo/cortex/em", "-x", "0:64", "-y", "0:64", "-z", "100:102",
+                           "--out", tmp_path / "done", env=buffered)
+    assert code == 0 and err.rstrip().endswith(f"{tmp_path / 'done'}: 2 file(s), 8.2 KB")
+
+
 def test_dry_run_lists_every_channel_and_the_total(devboss, tmp_path):
     reset_stats(devboss)
     out = tmp_path / "out"
