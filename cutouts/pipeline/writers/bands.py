@@ -11,11 +11,10 @@ At most KEPT_AT_ONCE blocks are kept, so that the readers keep a buffer to decod
 waits for: a band whose block can't be kept is written row by row, the block kept for it included. A file
 resumed from an earlier run is written row by row (its bands may lack the blocks done before).
 """
-import errno
 import threading
 
 from cutouts.pipeline.fetch import hold
-from cutouts.pipeline.writers.base import write_all
+from cutouts.pipeline.writers.base import write_all, write_direct
 
 IOV_MAX = 1024  # Linux's limit of pieces in one pwritev
 # O_DIRECT's pieces need the disk's logical block (512 bytes on most; a disk of 4 KiB sectors answers EINVAL,
@@ -84,13 +83,9 @@ class Bands:
                 pieces = [p[r * s:(r + 1) * s] for r in range(r0, r1) for p, s in zip(planes, spans)]
                 at, length = start + r0 * row, (r1 - r0) * row
                 if direct and at % self.align == 0:
-                    try:
-                        write_all(tiff._direct, pieces, at)
+                    if write_direct(tiff._direct, pieces, at):
                         continue
-                    except OSError as exc:
-                        if exc.errno != errno.EINVAL:  # EINVAL: the file system refuses the alignment after all
-                            raise
-                        direct = self.direct = False
+                    direct = self.direct = False
                 write_all(tiff._fd, pieces, at)
                 buffered += length
         if buffered:

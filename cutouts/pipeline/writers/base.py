@@ -1,4 +1,6 @@
-"""What every writer shares: its error, what "no compression" is called, and a write that finishes."""
+"""What every writer shares: its error, what "no compression" is called, and a write that finishes, through
+the page cache or with O_DIRECT."""
+import errno
 import os
 
 
@@ -23,3 +25,16 @@ def write_all(fd, parts, offset):
             parts.pop(0)
         if parts:
             parts[0] = parts[0][n:]
+
+
+def write_direct(fd, parts, offset):
+    """write_all on an O_DIRECT descriptor: True once written; False when the file system refuses the
+    alignment after all (EINVAL: it took the O_DIRECT open, not these pieces' offsets or lengths), and the
+    caller writes them, and whatever comes next, through the page cache. Any other error is raised."""
+    try:
+        write_all(fd, parts, offset)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        return False
+    return True

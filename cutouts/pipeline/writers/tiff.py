@@ -17,7 +17,6 @@ Flavours:
 - ``tiff``: a plain (Big)TIFF with tifffile's JSON description holding shape, axes and the voxel size.
 Values are written as fetched, never rescaled.
 """
-import errno
 import os
 import threading
 from math import prod
@@ -26,7 +25,7 @@ import numpy as np
 import tifffile
 
 from cutouts.pipeline.writers.bands import Bands
-from cutouts.pipeline.writers.base import WriterError, write_all
+from cutouts.pipeline.writers.base import WriterError, write_all, write_direct
 
 IMAGEJ_UNITS = {"nanometers": "nm", "micrometers": "micron", "millimeters": "mm", "centimeters": "cm"}
 UNIT_IN_CM = {"nanometers": 1e-7, "micrometers": 1e-4, "millimeters": 1e-1, "centimeters": 1.0}
@@ -337,11 +336,7 @@ class VolumeTiff:
         if (self._direct is None or offset % DIRECT_ALIGN or plane.nbytes % DIRECT_ALIGN
                 or plane.ctypes.data % DIRECT_ALIGN):
             return False
-        try:
-            os.pwrite(self._direct, memoryview(plane), offset)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:  # EINVAL: this file system refuses the alignment after all
-                raise
+        if not write_direct(self._direct, [plane], offset):
             self._direct = None
             return False
         return True

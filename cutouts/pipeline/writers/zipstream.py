@@ -34,7 +34,7 @@ from contextlib import closing
 import numpy as np
 from imagecodecs import deflate_crc32 as crc32  # zlib's CRC-32, computed faster; lets go of the GIL too
 
-from cutouts.pipeline.writers.base import write_all
+from cutouts.pipeline.writers.base import write_all, write_direct
 from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, WriteBack, open_direct
 
 HEADER = struct.Struct(zipfile.structFileHeader)
@@ -257,11 +257,7 @@ class AppendZip:
         """`view` at `offset` with O_DIRECT; False when there is no O_DIRECT (nothing written)."""
         if self._direct is None:
             return False
-        try:
-            write_all(self._direct, [view], offset)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
+        if not write_direct(self._direct, [view], offset):
             self._close_direct()
             return False
         return True
