@@ -11,6 +11,7 @@ from bossdb.geometry import Box, calibration
 from cutouts.pipeline.fetch import BufferPool, Stopped, Task, fetch_all, hold
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.spec import ChannelSpec
+from cutouts.pipeline.writers import bands
 from cutouts.pipeline.writers.tiff import VolumeTiff
 
 CAL = calibration((4, 4, 40), "nanometers", 0)
@@ -76,6 +77,17 @@ def test_part_row_blocks_are_written_with_their_band_and_count_once_their_voxels
         fetch_all(tasks, PoolReader(volume), write, concurrency=1, on_done=written)
         del on_disk
     assert rows == []  # one reader: every band whole, no row written alone
+    np.testing.assert_array_equal(tifffile.imread(path), volume)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_band_wider_than_the_gather_buffer_goes_out_a_few_rows_at_a_time(tmp_path, monkeypatch, dtype):
+    volume = np.random.default_rng(5).integers(0, 60000, (16, 100, 4096)).astype(dtype)
+    monkeypatch.setattr(bands, "GATHER_BYTES", 7 * 4096 * volume.dtype.itemsize)  # 7 rows: 100 = 14 x 7 + 2
+    path = tmp_path / "a.ome.tif"
+    with VolumeTiff(path, volume.shape, dtype, CAL, flavour="ome") as out:
+        fetch_all(blocks_of(volume, 2048), PoolReader(volume),
+                  lambda t, d: out.write_block(d, t.block.z[0], t.block.y[0], t.block.x[0]), concurrency=1)
     np.testing.assert_array_equal(tifffile.imread(path), volume)
 
 

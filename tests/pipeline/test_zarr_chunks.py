@@ -257,7 +257,7 @@ def test_members_written_from_threads_with_write_back_on_the_way_read_back_whole
 
 
 def test_uncompressed_chunks_start_on_a_page_and_read_back_through_any_zip_reader(tmp_path):
-    from cutouts.pipeline.writers.chunks import scratch
+    from cutouts.pipeline.writers.base import scratch
     from cutouts.pipeline.writers.tiff import open_direct
 
     part = tmp_path / "c.zip"

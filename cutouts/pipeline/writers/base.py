@@ -1,7 +1,13 @@
-"""What every writer shares: its error, what "no compression" is called, and a write that finishes, through
-the page cache or with O_DIRECT."""
+"""What every writer shares: its error, what "no compression" is called, a write that finishes (through the
+page cache or with O_DIRECT), and the buffers each writing thread keeps."""
 import errno
 import os
+import threading
+
+import numpy as np
+
+DIRECT_ALIGN = 4096  # offset, length and memory of an O_DIRECT write are multiples of this (tiff.py says more)
+_local = threading.local()
 
 
 def uncompressed(compression):
@@ -38,3 +44,20 @@ def write_direct(fd, parts, offset):
             raise
         return False
     return True
+
+
+def scratch(shape, dtype, use="chunk"):
+    """An array of `shape` and `dtype` this thread reuses for `use` (its contents are whatever was last
+    written): one buffer per thread and use, grown to the largest asked for, freed with the thread; its memory
+    starts on a DIRECT_ALIGN boundary, so that what is put in it can go out with O_DIRECT."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    buf = buffers.get(use)
+    if buf is None or buf.nbytes < nbytes:
+        raw = np.empty(nbytes + DIRECT_ALIGN, np.uint8)
+        skip = -raw.ctypes.data % DIRECT_ALIGN
+        buf = buffers[use] = raw[skip:skip + nbytes]
+    return buf[:nbytes].view(dtype).reshape(shape)

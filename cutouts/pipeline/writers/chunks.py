@@ -37,29 +37,11 @@ from math import prod
 import numpy as np
 from imagecodecs import blosc_encode
 
-from cutouts.pipeline.writers.tiff import DIRECT_ALIGN
-from cutouts.pipeline.writers.base import write_all
+from cutouts.pipeline.writers.base import DIRECT_ALIGN, scratch, write_all
 
 LOCKS = 64  # striped locks for chunks shared by blocks
 RAW = ".raw"  # the file of an array's chunks that blocks share, their voxels as they are, until whole
 BLOSC_OVERHEAD = 16  # blosc's BLOSC_MAX_OVERHEAD: its frame is never longer than the bytes plus this
-_local = threading.local()
-
-
-def scratch(shape, dtype, use="chunk"):
-    """An array of `shape` and `dtype` this thread reuses for `use` (its contents are whatever was last
-    written): one buffer per thread and use, grown to the largest asked for, freed with the thread."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    buffers = getattr(_local, "buffers", None)
-    if buffers is None:
-        buffers = _local.buffers = {}
-    buf = buffers.get(use)
-    if buf is None or buf.nbytes < nbytes:
-        raw = np.empty(nbytes + DIRECT_ALIGN, np.uint8)
-        skip = -raw.ctypes.data % DIRECT_ALIGN  # aligned, so that an uncompressed chunk can go out with O_DIRECT
-        buf = buffers[use] = raw[skip:skip + nbytes]
-    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 def blosc_into(codec, chunk):

@@ -23,8 +23,7 @@ import tifffile
 import zstandard
 from isal import isal_zlib
 
-from cutouts.pipeline.writers.base import WriterError
-from cutouts.pipeline.writers.chunks import scratch
+from cutouts.pipeline.writers.base import WriterError, scratch
 from cutouts.pipeline.writers.tiff import VolumeTiff, tiff_options
 
 COMPRESSIONS = ("none", "zstd", "deflate")

@@ -25,7 +25,7 @@ import numpy as np
 import tifffile
 
 from cutouts.pipeline.writers.bands import Bands
-from cutouts.pipeline.writers.base import WriterError, write_all, write_direct
+from cutouts.pipeline.writers.base import DIRECT_ALIGN, WriterError, write_all, write_direct
 
 IMAGEJ_UNITS = {"nanometers": "nm", "micrometers": "micron", "millimeters": "mm", "centimeters": "cm"}
 UNIT_IN_CM = {"nanometers": 1e-7, "micrometers": 1e-4, "millimeters": 1e-1, "centimeters": 1.0}
@@ -39,12 +39,11 @@ FLAVOURS = ("ome", "imagej", "tiff")
 # memory, and the writer recycles the pages it just freed, which is 3× faster where fresh memory is dear
 # (a VM whose balloon takes freed memory back; measured in bench/cutout_bench.py).
 SYNC_EVERY = 64 * 1024 * 1024
-# Planes whose offset, length and memory are multiples of this are written with O_DIRECT: from the fetch
-# buffer to the disk, no copy into the page cache, no write-back or page dropping afterwards (1 GB: 0.07
-# CPU s against 0.4 CPU s plus the kernel's write-back threads, bench/cutout_bench.py). The image data
-# starts on such a boundary, so whole-row blocks of rows of a multiple of 8 bytes qualify (a block is 512
-# rows); everything else goes through the page cache with drop-behind.
-DIRECT_ALIGN = 4096
+# Planes whose offset, length and memory are multiples of DIRECT_ALIGN (base.py, 4 KiB) are written with
+# O_DIRECT: from the fetch buffer to the disk, no copy into the page cache, no write-back or page dropping
+# afterwards (1 GB: 0.07 CPU s against 0.4 CPU s plus the kernel's write-back threads, bench/cutout_bench.py).
+# The image data starts on such a boundary, so whole-row blocks of rows of a multiple of 8 bytes qualify (a
+# block is 512 rows); everything else goes through the page cache with drop-behind.
 # CUTOUT_DIRECT_WRITES=0 (the worker's and boss-cutout's environment) sends every result through the page cache
 # instead, with the drop-behind above, for a disk slower than BOSS's answers arrive: the kernel then orders and
 # merges the writes of several blocks. On a disk that wrote 0.4-0.6 GB/s (2026-12-07), OME-TIFF jobs took
