@@ -82,11 +82,12 @@ class Bands:
                 for x0, (data, _) in parts:
                     rows[:, x0:x0 + data.shape[2]] = data[dz, r0:r1]
                 at = start + r0 * row
-                if direct and at % self.align == 0:
-                    if write_direct(tiff._direct, [rows], at):
-                        continue
-                    direct = self.direct = False
-                write_all(tiff._fd, [rows], at)
-                buffered += rows.nbytes
+                aligned = direct and at % self.align == 0
+                if aligned and not write_direct(tiff._direct, [rows], at):
+                    aligned = direct = self.direct = False
+                if not aligned:
+                    write_all(tiff._fd, [rows], at)
+                    buffered += rows.nbytes
+                tiff._band_written(at, rows)
         if buffered:
             tiff._writeback.count(buffered)

@@ -316,6 +316,9 @@ class VolumeTiff:
         if filled:
             self._writeback.filled(filled)
 
+    def _band_written(self, at, rows):
+        """Whole rows of a band (`rows`, C-contiguous) are in the file at `at` (writers/bands.py)."""
+
     def _rows_filled(self, t, c, z0, bz, y0, by, x0, bx):
         """The ranges of the file [(offset, length)] that this part-row block completed: rows y0..y0+by of
         planes z0..z0+bz, once the blocks side by side in x across them are all written (the planner cuts

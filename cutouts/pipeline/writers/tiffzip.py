@@ -8,9 +8,10 @@ own is the same bytes wherever it lies. So each channel's TIFF is made where its
 (`EmbeddedTiff`, a VolumeTiff whose first byte is at `base`, a 4 KiB boundary, for O_DIRECT: its header and
 directories are those tifffile writes for it on its own), and the blocks are written into it as into any TIFF. Room for the local header is left before it; the header is written once the TIFF is
 whole and its CRC-32 known. That CRC is made of the CRCs of the planes the blocks wrote (libdeflate, as each
-block is written), combined in file order (ISA-L's crc32_combine); only what lies between them is read back:
-the TIFF's header and directories, and the blocks an earlier run of a resumed job wrote (or every row, for
-boxes wider than their blocks, whose rows are too many to keep a CRC of each).
+block is written, or of a band's gathered rows for a box wider than its blocks, writers/bands.py), combined in
+file order (ISA-L's crc32_combine); only what lies between them is read back: the TIFF's header and
+directories, the blocks an earlier run of a resumed job wrote, and the rows of a band that was not gathered
+(written one by one: too many to keep a CRC of each).
 
 No TIFF is copied into the ZIP afterwards. bench.cutout_bench --format tiff-zip, 1 GB, medians of 5,
 alternating with the version before in the same run (2026-12-07, sixth session):
@@ -51,15 +52,13 @@ class EmbeddedTiff(VolumeTiff):
         self.tmp_path = os.fspath(container)
         self.base = base
         self.end = None
-        self._crcs = {}  # file offset -> (length, CRC-32) of each plane of whole rows this run wrote
-        self._crcs_lock = threading.Lock()
-        self._part_rows = False  # a block narrower than the box came: its rows are too many to keep CRCs of
+        self._crcs = {}  # file offset -> (length, CRC-32) of the whole rows this run wrote: a block's plane, or
+        self._crcs_lock = threading.Lock()  # the rows of a band of part-row blocks (writers/bands.py)
 
     def write_block(self, data, z0, y0, x0, t=0, c=0):
         super().write_block(data, z0, y0, x0, t=t, c=c)
         bz, by, bx = data.shape
-        if bx != self.zyx[2]:
-            self._part_rows = True
+        if bx != self.zyx[2]:  # part rows: their band's CRCs come from _band_written, or they are read back
             return
         row = bx * self.dtype.itemsize
         crcs = {self._plane_offset(t, c, z0 + dz) + y0 * row: (by * row, crc32(np.ascontiguousarray(data[dz])))
@@ -67,10 +66,16 @@ class EmbeddedTiff(VolumeTiff):
         with self._crcs_lock:
             self._crcs.update(crcs)
 
+    def _band_written(self, at, rows):
+        crc = crc32(rows)
+        with self._crcs_lock:
+            self._crcs[at] = (rows.nbytes, crc)
+
     def crc(self):
-        """The CRC-32 of the TIFF's bytes (base..end): the CRCs of the planes this run wrote, combined, and what
-        lies between them (header and directories, blocks an earlier run wrote, part rows) read back."""
-        pieces = [] if self._part_rows else sorted(self._crcs.items())
+        """The CRC-32 of the TIFF's bytes (base..end): the CRCs of the rows this run wrote whole, combined, and
+        what lies between them (header and directories, blocks an earlier run wrote, rows written one by one)
+        read back."""
+        pieces = sorted(self._crcs.items())
         crc, pos = 0, self.base
         for offset, (length, piece) in pieces + [(self.end, (0, 0))]:
             if offset < pos:  # pragma: no cover - planes of whole rows never overlap
