@@ -18,11 +18,11 @@ CAL = calibration((4, 4, 40), "nanometers", 0)
 
 
 class PoolReader:
-    """What BlockReader hands the fetch loop: each block decoded into a buffer of a BufferPool, detached to
-    the write and given back after it."""
+    """What BlockReader hands the fetch loop: each block (of `volume`, or `read(task)`) decoded into a buffer of
+    a BufferPool, detached to the write and given back after it."""
 
-    def __init__(self, volume, buffers=2):
-        self.volume, self.pool, self.local = volume, BufferPool(buffers), threading.local()
+    def __init__(self, volume=None, buffers=2, read=None):
+        self.volume, self.read, self.pool, self.local = volume, read, BufferPool(buffers), threading.local()
 
     @property
     def buffers(self):
@@ -30,7 +30,7 @@ class PoolReader:
 
     def __call__(self, task):
         b = task.block
-        part = self.volume[b.z[0]:b.z[1], b.y[0]:b.y[1], b.x[0]:b.x[1]]
+        part = self.read(task) if self.read else self.volume[b.z[0]:b.z[1], b.y[0]:b.y[1], b.x[0]:b.x[1]]
         self.local.buf = self.pool.take(part.nbytes)
         out = self.local.buf[:part.nbytes].view(part.dtype).reshape(part.shape)
         out[...] = part

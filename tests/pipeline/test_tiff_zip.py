@@ -2,7 +2,6 @@
 for voxel; nothing else is left in the folder; a job cut short goes on where it stopped."""
 import io
 import os
-import threading
 import zipfile
 from datetime import datetime, timezone
 
@@ -12,11 +11,12 @@ import tifffile
 
 from bossdb.geometry import Box
 from cutouts.pipeline import writers
-from cutouts.pipeline.fetch import BufferPool, fetch_all
+from cutouts.pipeline.fetch import fetch_all
 from cutouts.pipeline.plan import plan_blocks
 from cutouts.pipeline.provenance import provenance
 from cutouts.pipeline.writers import tiff, tiffzip
 from cutouts.pipeline.writers.zipstream import HEADER
+from tests.pipeline.test_bands import PoolReader
 from tests.pipeline.test_pipeline import EM, SEG, expected, read, spec
 
 ALIGNED = Box((0, 1024), (0, 64), (0, 32))  # whole rows of 64 KiB planes: written with O_DIRECT where possible
@@ -58,29 +58,6 @@ def test_each_channel_s_tiff_is_its_member_voxel_for_voxel(tmp_path, monkeypatch
             assert 'PhysicalSizeZ="40.0"' in tif.ome_metadata
 
 
-class PooledRead:
-    """read() into the buffers of a BufferPool, as BlockReader hands blocks to the fetch loop: the writers can
-    then keep a block until its band is whole (writers/bands.py)."""
-
-    def __init__(self):
-        self.pool, self.local = BufferPool(2), threading.local()
-        self.buffers = 2
-
-    def __call__(self, task):
-        data = read(task)
-        self.local.buf = self.pool.take(data.nbytes)
-        out = self.local.buf[:data.nbytes].view(data.dtype).reshape(data.shape)
-        out[...] = data
-        return out
-
-    def detach(self):
-        buf, self.local.buf = self.local.buf, None
-        return buf
-
-    def give(self, buf):
-        self.pool.give(buf)
-
-
 @pytest.mark.parametrize("across", [2, 4])
 def test_bands_of_part_rows_give_their_crc_without_reading_the_tiff_back(tmp_path, monkeypatch, across):
     # Blocks 512 wide. Two side by side: each band gathered and its CRC kept. Four: one block may be kept, so
@@ -94,7 +71,7 @@ def test_bands_of_part_rows_give_their_crc_without_reading_the_tiff_back(tmp_pat
     assert all(b.x[1] - b.x[0] == 512 for each in blocks.values() for b in each)
     job = writers.Production(
         spec=s, folder=tmp_path, box=box, blocks=blocks,
-        fetch=lambda tasks, write: fetch_all(tasks, PooledRead(), write, concurrency=1),
+        fetch=lambda tasks, write: fetch_all(tasks, PoolReader(read=read), write, concurrency=1),
         sidecar=lambda files: provenance(s, files, datetime.now(timezone.utc), job_id="j"),
         ids=writers.ObjectIds(["seg"]))
     name, _ = writers.FORMATS["tiff-zip"].produce(job)
