@@ -190,16 +190,18 @@ def test_enospc_in_an_in_process_run_fails_the_job_and_cleans_up(alice, settings
                            "x": [0, 1024], "y": [0, 1024], "z": [100, 104]})
     job.save()
     assert job.start("in-process")
-    real_pwrite = os.pwrite
+    real_pwrite, real_pwritev = os.pwrite, os.pwritev
     calls = []
 
-    def pwrite(fd, data, offset):
-        calls.append(offset)
-        if len(calls) > 2:  # the disk fills up after a few writes
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_pwrite(fd, data, offset)
+    def full(real):  # the disk fills up after a few writes, whichever call writes
+        def write(fd, data, offset):
+            calls.append(offset)
+            if len(calls) > 2:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real(fd, data, offset)
+        return write
 
-    with mock.patch("cutouts.pipeline.writers.tiff.os.pwrite", pwrite):
+    with mock.patch("os.pwrite", full(real_pwrite)), mock.patch("os.pwritev", full(real_pwritev)):
         engine.run(job)
     job.refresh_from_db()
     assert job.state == "failed"
