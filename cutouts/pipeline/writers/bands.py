@@ -14,7 +14,7 @@ resumed from an earlier run is written row by row (its bands may lack the blocks
 import threading
 
 from cutouts.pipeline.fetch import hold
-from cutouts.pipeline.writers.base import scratch, write_all, write_direct
+from cutouts.pipeline.writers.base import scratch
 
 # The rows of a band are gathered into one buffer and written in one piece (4 MiB: a plane of a band 512 rows
 # high and 8,192 uint8 voxels wide at once), not as one pwritev of the blocks' row pieces: a plane of 1,024
@@ -26,9 +26,8 @@ GATHER_BYTES = 4 * 1024 * 1024
 class Bands:
     """The bands of one VolumeTiff that have blocks kept; thread-safe."""
 
-    def __init__(self, tiff, direct_align):
-        self.tiff, self.align = tiff, direct_align
-        self.direct = True  # until the file system refuses the pieces' alignment
+    def __init__(self, tiff):
+        self.tiff = tiff
         self.lock = threading.Lock()
         self.open = {}  # (t, c, z0, bz, y0, by) -> {"kept": {x0: (data, release)}, "width": written row by row}
 
@@ -72,7 +71,6 @@ class Bands:
         bz, by = parts[0][1][0].shape[:2]
         row = x_n * dtype.itemsize
         rows_at_once = max(1, min(by, GATHER_BYTES // row))
-        direct = self.direct and tiff._direct is not None and row % self.align == 0
         buffered = 0
         for dz in range(bz):
             start = tiff._plane_offset(t, c, z0 + dz) + y0 * row
@@ -81,13 +79,6 @@ class Bands:
                 rows = scratch((r1 - r0, x_n), dtype, use="band")
                 for x0, (data, _) in parts:
                     rows[:, x0:x0 + data.shape[2]] = data[dz, r0:r1]
-                at = start + r0 * row
-                aligned = direct and at % self.align == 0
-                if aligned and not write_direct(tiff._direct, [rows], at):
-                    aligned = direct = self.direct = False
-                if not aligned:
-                    write_all(tiff._fd, [rows], at)
-                    buffered += rows.nbytes
-                tiff._band_written(at, rows)
+                buffered += tiff._put(rows, start + r0 * row)
         if buffered:
             tiff._writeback.count(buffered)

@@ -267,7 +267,7 @@ class VolumeTiff:
             # No fsync of the new header here: flush() (the command line) and the job's record (engine) sync
             # the file, header included, before any of its blocks counts as written.
             self._direct = open_direct(self.tmp_path) if offset % DIRECT_ALIGN == 0 else None
-            self._gather = None if self.resumed else Bands(self, DIRECT_ALIGN)
+            self._gather = None if self.resumed else Bands(self)
         except OSError as exc:
             self._discard()
             raise WriterError(f"could not create the TIFF: {exc.strerror or exc}") from exc
@@ -296,10 +296,7 @@ class VolumeTiff:
                     self._write_rows(data, t, c, z0, y0, x0)
                 return
             for dz in range(bz):  # whole rows: one contiguous write per plane, no copy
-                plane = self._plane_offset(t, c, z0 + dz)
-                if not self._write_direct(data[dz], plane + y0 * x_n * item):
-                    os.pwrite(self._fd, memoryview(data[dz]), plane + y0 * x_n * item)
-                    buffered += data[dz].nbytes
+                buffered += self._put(data[dz], self._plane_offset(t, c, z0 + dz) + y0 * x_n * item)
         except OSError as exc:
             raise WriterError(f"writing the TIFF failed: {exc.strerror or exc}") from exc
         if buffered:
@@ -316,8 +313,8 @@ class VolumeTiff:
         if filled:
             self._writeback.filled(filled)
 
-    def _band_written(self, at, rows):
-        """Whole rows of a band (`rows`, C-contiguous) are in the file at `at` (writers/bands.py)."""
+    def _rows_written(self, at, rows):
+        """Whole rows (`rows`, C-contiguous) are in the file at `at`: a block's plane, or a band's rows."""
 
     def _rows_filled(self, t, c, z0, bz, y0, by, x0, bx):
         """The ranges of the file [(offset, length)] that this part-row block completed: rows y0..y0+by of
@@ -333,15 +330,18 @@ class VolumeTiff:
         row = self.zyx[2] * self.dtype.itemsize
         return [(self._plane_offset(t, c, z0 + dz) + y0 * row, by * row) for dz in range(bz)]
 
-    def _write_direct(self, plane, offset):
-        """Write one plane with O_DIRECT if it is aligned; False when it must go through the page cache."""
-        if (self._direct is None or offset % DIRECT_ALIGN or plane.nbytes % DIRECT_ALIGN
-                or plane.ctypes.data % DIRECT_ALIGN):
-            return False
-        if not write_direct(self._direct, [plane], offset):
-            self._direct = None
-            return False
-        return True
+    def _put(self, rows, at):
+        """Whole rows (C-contiguous) into the file at `at`: with O_DIRECT where their offset, length and memory
+        are aligned and the file system takes them, else through the page cache; the bytes that went that way
+        (for the write-back) are returned."""
+        direct = self._direct is not None and not (at % DIRECT_ALIGN or rows.nbytes % DIRECT_ALIGN
+                                                   or rows.ctypes.data % DIRECT_ALIGN)
+        if direct and not write_direct(self._direct, [rows], at):
+            direct, self._direct = False, None  # EINVAL: the page cache from now on
+        if not direct:
+            write_all(self._fd, [rows], at)
+        self._rows_written(at, rows)
+        return 0 if direct else rows.nbytes
 
     def _close_fd(self):
         """Close the file, after any background write-back on it (it must not outlive the descriptor)."""

@@ -32,7 +32,6 @@ import os
 import threading
 from functools import partial
 
-import numpy as np
 from isal.isal_zlib import crc32_combine
 
 from cutouts.pipeline.writers.base import WriterError, write_all
@@ -53,20 +52,9 @@ class EmbeddedTiff(VolumeTiff):
         self.base = base
         self.end = None
         self._crcs = {}  # file offset -> (length, CRC-32) of the whole rows this run wrote: a block's plane, or
-        self._crcs_lock = threading.Lock()  # the rows of a band of part-row blocks (writers/bands.py)
+        self._crcs_lock = threading.Lock()  # a band's rows (writers/bands.py); _rows_written
 
-    def write_block(self, data, z0, y0, x0, t=0, c=0):
-        super().write_block(data, z0, y0, x0, t=t, c=c)
-        bz, by, bx = data.shape
-        if bx != self.zyx[2]:  # part rows: their band's CRCs come from _band_written, or they are read back
-            return
-        row = bx * self.dtype.itemsize
-        crcs = {self._plane_offset(t, c, z0 + dz) + y0 * row: (by * row, crc32(np.ascontiguousarray(data[dz])))
-                for dz in range(bz)}  # the buffer is the writer's until this returns
-        with self._crcs_lock:
-            self._crcs.update(crcs)
-
-    def _band_written(self, at, rows):
+    def _rows_written(self, at, rows):
         crc = crc32(rows)
         with self._crcs_lock:
             self._crcs[at] = (rows.nbytes, crc)
