@@ -50,6 +50,8 @@ def test_whole_row_blocks_fall_back_to_the_page_cache(tmp_path, refused):
         for z0 in (0, 16):  # whole planes of 256 KiB from page-aligned memory: O_DIRECT would take them
             out.write_block(volume[z0:z0 + 16], z0, 0, 0)
     assert len(refused) == 1  # asked once; the writes after it went through the page cache
+    with pytest.raises(OSError):
+        os.fstat(refused[0])  # the refused descriptor was closed with the file, not left open
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.ome.tif"), volume)
 
 
@@ -59,6 +61,8 @@ def test_bands_fall_back_to_the_page_cache(tmp_path, refused):
         fetch_all(blocks_of(volume, 4096), PoolReader(volume),
                   lambda t, d: out.write_block(d, t.block.z[0], t.block.y[0], t.block.x[0]), concurrency=1)
     assert len(refused) == 1
+    with pytest.raises(OSError):
+        os.fstat(refused[0])
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.ome.tif"), volume)
 
 

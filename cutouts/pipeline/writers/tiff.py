@@ -231,6 +231,7 @@ class VolumeTiff:
         self.resumed = False  # True when open() found a usable temporary file from an earlier run
         self._fd = None
         self._direct = None  # a second descriptor opened with O_DIRECT, where the file system allows it
+        self._refused = None  # that descriptor once its writes were refused: closed with the file
         self._writeback = None  # the WriteBack of _fd
         self._gather = None  # the Bands of blocks narrower than the file, once open (writers/bands.py)
         self._bands = {}  # rows written by part-row blocks: (t, c, z0, bz, y0, by) -> {x0: bx}
@@ -334,10 +335,11 @@ class VolumeTiff:
         """Whole rows (C-contiguous) into the file at `at`: with O_DIRECT where their offset, length and memory
         are aligned and the file system takes them, else through the page cache; the bytes that went that way
         (for the write-back) are returned."""
-        direct = self._direct is not None and not (at % DIRECT_ALIGN or rows.nbytes % DIRECT_ALIGN
-                                                   or rows.ctypes.data % DIRECT_ALIGN)
-        if direct and not write_direct(self._direct, [rows], at):
-            direct, self._direct = False, None  # EINVAL: the page cache from now on
+        fd = self._direct
+        direct = fd is not None and not (at % DIRECT_ALIGN or rows.nbytes % DIRECT_ALIGN
+                                         or rows.ctypes.data % DIRECT_ALIGN)
+        if direct and not write_direct(fd, [rows], at):  # EINVAL: the page cache from now on; other threads
+            direct, self._direct, self._refused = False, None, fd  # may still hold fd, so it stays open
         if not direct:
             write_all(self._fd, [rows], at)
         self._rows_written(at, rows)
@@ -348,9 +350,9 @@ class VolumeTiff:
         if self._writeback is not None:
             self._writeback.join()
             self._writeback = None
-        if self._direct is not None:
-            os.close(self._direct)
-            self._direct = None
+        for fd in {self._direct, self._refused} - {None}:
+            os.close(fd)
+        self._direct = self._refused = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
