@@ -5,7 +5,6 @@ Errors are bossdb.errors only; metadata errors name the resource for the user ("
 """
 import struct
 
-import numcodecs.blosc
 import numpy as np
 import requests
 
@@ -119,7 +118,11 @@ def _decode_into(body, out, expected, dtype):
     """Decode a blosc body (bytes, or a memoryview of a buffer the body was read into) into `out` after
     checking its header against `out`: blosc itself trusts the header, so a body whose sizes don't match is
     refused before a byte is written. numcodecs' blosc (the same C-Blosc 1.x) decodes from any buffer and
-    without the GIL; python-blosc takes bytes objects only."""
+    without the GIL; python-blosc takes bytes objects only. Imported here, with the first answer, not with
+    this module: numcodecs takes ~0.1 s to import (its codec registry reads every installed package's entry
+    points), which `boss-cutout --dry-run` and the portal's web processes never need."""
+    from numcodecs.blosc import decompress
+
     if out.shape != expected or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
         raise TypeError(f"out must be a C-contiguous {dtype} array of shape {expected}, got {out.dtype} {out.shape}")
     # Blosc 1.x's header: version, versionlz, flags, typesize, then nbytes, blocksize, cbytes (little-endian).
@@ -127,7 +130,7 @@ def _decode_into(body, out, expected, dtype):
     if nbytes != out.nbytes or cbytes != len(body):
         raise ValueError(f"a blosc body of {nbytes} bytes in {len(body)}, expected {out.nbytes}")
     try:
-        numcodecs.blosc.decompress(body, out)
+        decompress(body, out)
     except Exception as exc:  # blosc raises its own error types on a damaged body
         raise ValueError(f"not a blosc array ({type(exc).__name__})") from exc
     return out

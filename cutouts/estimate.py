@@ -65,7 +65,7 @@ def compressed_bytes(data, fmt, compression, origin_zyx=(0, 0, 0)):
                    for x in range(0, data.shape[2], cx))
     from cutouts.pipeline.writers import FORMATS
     from cutouts.pipeline.writers.ctiff import encoder, uses_predictor
-    from cutouts.pipeline.writers.tiff import effective_flavour
+    from cutouts.pipeline.writers.base import effective_flavour
 
     flavour = effective_flavour(getattr(FORMATS.get(fmt), "flavour", "ome"), data.dtype)
     encode = encoder(compression, uses_predictor(flavour, data.dtype))

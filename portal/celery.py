@@ -36,8 +36,11 @@ def lean_malloc_in_pool_children(**_):
 
 @worker_init.connect
 def import_the_writers(**_):
-    """The worker's main process imports zarr before it forks its pool: a child's first OME-Zarr job then
-    starts fetching at once, not 0.2-0.3 s later (the import), and the children share the modules' pages
-    (~20 MB) instead of each importing its own copy."""
+    """The worker's main process imports zarr and every format's writer (cutouts.pipeline.writers loads them
+    on use) before it forks its pool: a child's first OME-Zarr job then starts fetching at once, not 0.2-0.3 s
+    later (the import), and the children share the modules' pages (~20 MB) instead of each importing its own
+    copy."""
     import zarr  # noqa: F401
     from numcodecs import Blosc  # noqa: F401
+
+    from cutouts.pipeline.writers import ctiff, tiff, tiffzip, zarr as zarr_writer, zipstream  # noqa: F401

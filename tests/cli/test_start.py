@@ -5,6 +5,8 @@ import sys
 
 from devboss import procs
 
+from .common import run_cli
+
 SCRIPT = "import os, cutouts.cli, numpy; print(len(os.listdir('/proc/self/task')), os.environ['OPENBLAS_NUM_THREADS'])"
 
 
@@ -23,3 +25,26 @@ def test_numpy_starts_without_blas_threads():
 
 def test_the_callers_own_blas_setting_wins():
     assert _start(OPENBLAS_NUM_THREADS="2")[1] == "2"
+
+
+LATER = ("numcodecs", "tifffile", "tqdm", "zarr", "zstandard", "isal", "imagecodecs")  # for a download, not a start
+
+
+def test_the_command_imports_what_a_download_needs_only_when_it_downloads(devboss, tmp_path):
+    # numcodecs (its codec registry reads every package's entry points), tifffile, the progress bar and the
+    # compressors took ~0.13 s of every start; a dry run needs none of them, a download has them imported while
+    # it waits for BOSS (cutouts.cli._import_ahead), and the web formats' writers (zarr) never.
+    env = {"PYTHONPROFILEIMPORTTIME": "1"}
+    code, _, err = run_cli(devboss, "bossdb://demo/cortex/em", "-x", "0:64", "-y", "0:64", "-z", "100:102",
+                           "--out", tmp_path / "dry", "--dry-run", env=env)
+    assert code == 0, err
+    imported = {line.split("|")[-1].strip() for line in err.splitlines() if line.startswith("import time:")}
+    assert "bossdb.api" in imported and "requests" in imported
+    assert sorted(set(LATER) & imported) == []
+    code, _, err = run_cli(devboss, "bossdb://demo/cortex/em", "-x", "0:64", "-y", "0:64", "-z", "100:102",
+                           "--out", tmp_path / "out", "--compression", "zstd", env=env)
+    assert code == 0, err
+    imported = {line.split("|")[-1].strip() for line in err.splitlines() if line.startswith("import time:")}
+    assert {"numcodecs", "tifffile", "tqdm", "zstandard", "cutouts.pipeline.writers.ctiff"} <= imported
+    assert "zarr" not in imported and "cutouts.pipeline.writers.zarr" not in imported
+    assert len(list((tmp_path / "out").glob("em_z*.tif"))) == 2

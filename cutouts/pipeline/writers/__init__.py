@@ -5,6 +5,10 @@ result of this format?) and writes the result (`produce`), its blocks arriving t
 
 Web jobs offer ome-tiff, tiff-zip, imagej-tiff and ome-zarr (one file per job, or per part); `boss-cutout`
 writes a TIFF stack or one OME-TIFF per channel, resumably (cutouts/pipeline/writers/stack.py).
+
+Each format's writer module (tifffile, the compressors, zarr's) is imported when a result of it is made, not
+with this package: `boss-cutout` imports stack.py, and with it this package, before its first request, and
+needs none of the web formats' writers (40 ms of its start).
 """
 import os
 import threading
@@ -16,12 +20,9 @@ import numpy as np
 from bossdb.geometry import Box
 from cutouts.pipeline.fetch import Task
 from cutouts.pipeline.spec import CutoutSpec
-from cutouts.pipeline.writers.base import WriterError, uncompressed  # noqa: F401 (WriterError re-exported)
-from cutouts.pipeline.writers.ctiff import COMPRESSIONS, CompressedTiff, segment_shape
-from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
-from cutouts.pipeline.writers.zarr import OmeZarrZip, layout_problem as zarr_layout_problem
-from cutouts.pipeline.writers import tiffzip
-from cutouts.pipeline.writers.zipstream import AppendZip
+from cutouts.pipeline.writers.base import (  # noqa: F401 (WriterError re-exported)
+    TIFF_COMPRESSIONS, WriterError, effective_flavour, uncompressed,
+)
 
 SIDECAR = "provenance.json"
 ALL_COMPRESSIONS = ("none", "lz4", "zstd", "deflate")  # what some format takes (Format.compressions)
@@ -103,14 +104,18 @@ class Production:
         return write
 
 
-def tiff_for(job, path, channel, channels=1, channel_names=(), flavour="ome", volume=VolumeTiff):
+def tiff_for(job, path, channel, channels=1, channel_names=(), flavour="ome", volume=None):
     """The TIFF writer of the job's compression: `volume` (uncompressed, resumable: a VolumeTiff, or a maker of
-    one like it) or CompressedTiff."""
+    one like it; VolumeTiff by default) or CompressedTiff."""
     spec, box, dtype = job.spec, job.box, channel.datatype
     options = {"flavour": flavour, "channels": channels, "times": box.time_samples, "channel_names": channel_names,
                "resume": job.resume}
     if uncompressed(spec.compression):
+        if volume is None:
+            from cutouts.pipeline.writers.tiff import VolumeTiff as volume
         return volume(path, box.shape_zyx, dtype, spec.calibration, **options)
+    from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
+
     blocks = job.blocks[channel.name]  # a channel's blocks depend on its datatype
     rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in blocks]
     segment = segment_shape(box.shape_zyx, rel, effective_flavour(flavour, dtype))
@@ -140,6 +145,7 @@ def compression_problem(fmt, compression, box, channels, block_bytes):
     if uncompressed(compression) or not writes_tiffs(fmt):
         return None
     from cutouts.pipeline.plan import plan_blocks
+    from cutouts.pipeline.writers.ctiff import segment_shape
 
     one = Box(box.x, box.y, box.z, (0, 1))
     for channel in channels:
@@ -162,7 +168,7 @@ class Format:
     carries_objects = False  # an objects.csv of the annotation channels' ids goes into the result
     # Compressed TIFFs: zstd (fast, small; tifffile, Bio-Formats) or deflate (also Fiji's own opener). Not the
     # default: an uncompressed TIFF is memory-mappable and a job waiting for a login resumes it.
-    compressions = COMPRESSIONS
+    compressions = TIFF_COMPRESSIONS
     default_compression = "none"
 
     @staticmethod
@@ -220,6 +226,9 @@ class TiffZip(Format):
     flavour = "ome"  # each channel's TIFF (uint64 ones fall back to a plain TIFF)
 
     def produce(self, job):
+        from cutouts.pipeline.writers import tiffzip
+        from cutouts.pipeline.writers.zipstream import AppendZip
+
         spec, files = job.spec, []
         name = f"{job.stem()}.zip"
         members = [(f"{job.stem(ch.name)}.tif", ch) for ch in spec.channels]
@@ -277,9 +286,13 @@ class OmeZarr(Format):
 
     @staticmethod
     def layout_problem(channels):
-        return zarr_layout_problem([(c.name, c.datatype, c.type) for c in channels])
+        from cutouts.pipeline.writers.zarr import layout_problem
+
+        return layout_problem([(c.name, c.datatype, c.type) for c in channels])
 
     def produce(self, job):
+        from cutouts.pipeline.writers.zarr import OmeZarrZip
+
         spec = job.spec
         name = f"{job.stem()}.ome.zarr.zip"
         kinds = [(c.name, c.datatype, c.type or "image") for c in spec.channels]

@@ -10,9 +10,23 @@ DIRECT_ALIGN = 4096  # offset, length and memory of an O_DIRECT write are multip
 _local = threading.local()
 
 
+TIFF_COMPRESSIONS = ("none", "zstd", "deflate")  # what a TIFF of ours takes (ctiff.py writes the compressed ones)
+
+
 def uncompressed(compression):
     """True for no compression: "none", or none given (an older job or a caller that left it out)."""
     return compression in (None, "", "none")
+
+
+def effective_flavour(flavour, dtype):
+    """The TIFF flavour a file of `dtype` gets: OME-TIFF has no uint64, an ImageJ TIFF only uint8 and uint16 (a
+    plain TIFF instead)."""
+    dtype = np.dtype(dtype)
+    if flavour == "ome" and dtype == np.uint64:
+        return "tiff"
+    if flavour == "imagej" and dtype not in (np.uint8, np.uint16):
+        return "tiff"
+    return flavour
 
 
 class WriterError(Exception):

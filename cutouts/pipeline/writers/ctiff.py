@@ -23,10 +23,9 @@ import tifffile
 import zstandard
 from isal import isal_zlib
 
-from cutouts.pipeline.writers.base import WriterError, scratch
+from cutouts.pipeline.writers.base import TIFF_COMPRESSIONS, WriterError, scratch
 from cutouts.pipeline.writers.tiff import VolumeTiff, tiff_options
 
-COMPRESSIONS = ("none", "zstd", "deflate")
 # Fast levels: compression runs in the fetch threads, beside BOSS's answers (bench/cutout_bench.py
 # --compression measures the throughput against uncompressed and the size ratio per channel). zstd level 2,
 # not 3: on rows stored as differences (uses_predictor) of noisy images, as real EM and fluorescence are, it
@@ -149,7 +148,7 @@ class CompressedTiff(VolumeTiff):
         options.pop("resume", None)
         super().__init__(path, zyx, dtype, calibration, **options)
         if compression not in CODECS:
-            raise WriterError(f"unknown compression {compression!r}; choose one of {', '.join(COMPRESSIONS)}")
+            raise WriterError(f"unknown compression {compression!r}; choose one of {', '.join(TIFF_COMPRESSIONS)}")
         if self.flavour == "imagej" and compression != "deflate":
             compression = "deflate"  # what ImageJ's own opener reads
         self.compression = compression

@@ -13,9 +13,7 @@ import numpy as np
 
 from bossdb.geometry import Box
 from cutouts.pipeline.plan import CUBOID, plan_blocks, span_x, whole_rows
-from cutouts.pipeline.writers.base import WriterError, uncompressed
-from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
-from cutouts.pipeline.writers.tiff import VolumeTiff, effective_flavour
+from cutouts.pipeline.writers.base import WriterError, effective_flavour, uncompressed
 
 FORMATS = ("tiff-stack", "ome-tiff")
 WHOLE_ROWS_BYTES = 48 * 1024 * 1024  # a compressed tiff-stack's blocks: up to 3 in flight stay under 256 MB
@@ -97,7 +95,11 @@ def _writer(plan):
     """VolumeTiff, or a CompressedTiff maker with the plan's compression and segments (see ctiff.py)."""
     compression = getattr(plan.spec, "compression", "none")
     if uncompressed(compression):
+        from cutouts.pipeline.writers.tiff import VolumeTiff
+
         return VolumeTiff
+    from cutouts.pipeline.writers.ctiff import CompressedTiff, segment_shape
+
     box = plan.box
     rel = [(b.y[0] - box.y[0], b.shape_zyx[1], b.x[0] - box.x[0], b.shape_zyx[2]) for b in plan.blocks]
 

@@ -25,7 +25,7 @@ import numpy as np
 import tifffile
 
 from cutouts.pipeline.writers.bands import Bands
-from cutouts.pipeline.writers.base import DIRECT_ALIGN, WriterError, write_all, write_direct
+from cutouts.pipeline.writers.base import DIRECT_ALIGN, WriterError, effective_flavour, write_all, write_direct
 
 IMAGEJ_UNITS = {"nanometers": "nm", "micrometers": "micron", "millimeters": "mm", "centimeters": "cm"}
 UNIT_IN_CM = {"nanometers": 1e-7, "micrometers": 1e-4, "millimeters": 1e-1, "centimeters": 1.0}
@@ -119,15 +119,6 @@ def open_direct(path):
         return os.open(path, os.O_WRONLY | getattr(os, "O_DIRECT", 0)) if hasattr(os, "O_DIRECT") else None
     except OSError:
         return None
-
-
-def effective_flavour(flavour, dtype):
-    dtype = np.dtype(dtype)
-    if flavour == "ome" and dtype == np.uint64:
-        return "tiff"
-    if flavour == "imagej" and dtype not in (np.uint8, np.uint16):
-        return "tiff"
-    return flavour
 
 
 def tiff_options(shape, axes, dtype, flavour, cal, channel_names):
