@@ -234,7 +234,9 @@ class ChunkGrid:
             src = data[tuple(slice(x - s, y - s) for x, y, s in zip(a, b, start))]
             dst = tuple(slice(x - o, y - o) for x, y, o in zip(a, b, lo))
             whole = all(x == o and y == o + v for x, y, o, v in zip(a, b, lo, valid))
-            if whole:  # encoded (or written) before _whole returns: the thread's buffer serves the next one
+            if whole and src.shape == self.chunks and src.flags.c_contiguous:
+                self._whole(index, src)  # laid out as stored already (a band of level 1, every_other): no copy
+            elif whole:  # encoded (or written) before _whole returns: the thread's buffer serves the next one
                 chunk = scratch(self.chunks, self.dtype)
                 if valid != self.chunks:
                     chunk.fill(0)
