@@ -244,6 +244,18 @@ def test_layout_questions_are_answered_by_each_format():
     assert writers.FORMATS["ome-zarr"].layout_problem([EM, SEG]) is None
 
 
+def test_the_layout_questions_need_no_writer_module():
+    # Validation asks them in the web processes; each format's writer (tifffile, zarr's chunks, the compressors)
+    # is imported when a result of that format is made (the worker imports them all before it forks).
+    code = ("import sys; from cutouts.pipeline import writers; from cutouts.pipeline.spec import ChannelSpec; "
+            "em, fluo = ChannelSpec('em', 'uint8', 'image'), ChannelSpec('fluo', 'uint16', 'image'); "
+            "print([bool(f.layout_problem([em, fluo])) for f in writers.FORMATS.values()]); "
+            "print(sorted(m for m in sys.modules if m in ('tifffile', 'zarr', 'imagecodecs', 'zstandard', 'isal') "
+            "or m.startswith('cutouts.pipeline.writers.') and m.rsplit('.', 1)[1] not in ('base', 'ngff')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.split("\n")[:2] == ["[True, False, True, True]", "[]"]
+
+
 def test_a_third_block_buffer_only_where_the_writer_writes_straight_from_the_buffers():
     from cutouts.pipeline.plan import whole_rows
 

@@ -8,7 +8,8 @@ writes a TIFF stack or one OME-TIFF per channel, resumably (cutouts/pipeline/wri
 
 Each format's writer module (tifffile, the compressors, zarr's) is imported when a result of it is made, not
 with this package: `boss-cutout` imports stack.py, and with it this package, before its first request, and
-needs none of the web formats' writers (40 ms of its start).
+needs none of the web formats' writers (40 ms of its start); validation, in the web processes, needs none at all
+(the OME-Zarr layout questions are answered in ngff.py).
 """
 import os
 import threading
@@ -286,7 +287,7 @@ class OmeZarr(Format):
 
     @staticmethod
     def layout_problem(channels):
-        from cutouts.pipeline.writers.zarr import layout_problem
+        from cutouts.pipeline.writers.ngff import layout_problem
 
         return layout_problem([(c.name, c.datatype, c.type) for c in channels])
 

@@ -11,7 +11,11 @@ reader checks what these functions build (tests/cutouts/test_ngff.py).
 
 Each function checks what NGFF 0.4 asks of its arguments (axis order and types, known units, one scale
 per dataset with one entry per axis) and raises ValueError otherwise.
+
+Which channels become the image and which its labels (`split_channels`, `layout_problem`) is decided here
+too: validation asks it in the web processes, which need none of the writer's modules.
 """
+import numpy as np
 
 VERSION = "0.4"
 
@@ -114,3 +118,23 @@ def _check_omero(omero):
         if window is not None and not all(isinstance(window.get(k), (int, float))
                                           for k in ("min", "max", "start", "end")):
             raise ValueError(f"an omero window needs numeric min, max, start and end: {window}")
+
+
+def split_channels(channels):
+    """(image channels, label channels) from [(name, dtype, kind)]: uint64 annotations become labels when
+    there is an image to label; a cutout of annotations only is itself the image."""
+    images = [c for c in channels if not (c[2] == "annotation" and np.dtype(c[1]) == np.uint64)]
+    labels = [c for c in channels if c not in images]
+    if not images:
+        return labels, []
+    return images, labels
+
+
+def layout_problem(channels):
+    """Why these [(name, dtype, kind)] can't be one OME-Zarr image, or None."""
+    images, _ = split_channels(channels)
+    dtypes = sorted({str(np.dtype(c[1])) for c in images})
+    if len(dtypes) > 1:
+        return (f"the image channels have different datatypes ({', '.join(dtypes)}): one OME-Zarr image "
+                "holds one datatype on its channel axis; cut them out separately or choose tiff-zip")
+    return None

@@ -29,6 +29,7 @@ from math import ceil, gcd
 import numpy as np
 
 from cutouts.pipeline.writers import ngff
+from cutouts.pipeline.writers.ngff import layout_problem, split_channels
 from cutouts.pipeline.writers.base import WriterError, uncompressed
 from cutouts.pipeline.writers.chunks import RAW, ChunkGrid, every_other
 from cutouts.pipeline.writers.zipstream import AppendZip
@@ -83,26 +84,6 @@ def blosc_codec(compression, dtype):
     shuffle = Blosc.SHUFFLE if np.dtype(dtype).itemsize > 1 else Blosc.NOSHUFFLE
     clevel, blocksize = BLOSC[compression]
     return Blosc(cname=compression, clevel=clevel, shuffle=shuffle, blocksize=blocksize)
-
-
-def split_channels(channels):
-    """(image channels, label channels) from [(name, dtype, kind)]: uint64 annotations become labels when
-    there is an image to label; a cutout of annotations only is itself the image."""
-    images = [c for c in channels if not (c[2] == "annotation" and np.dtype(c[1]) == np.uint64)]
-    labels = [c for c in channels if c not in images]
-    if not images:
-        return labels, []
-    return images, labels
-
-
-def layout_problem(channels):
-    """Why these [(name, dtype, kind)] can't be one OME-Zarr image, or None."""
-    images, _ = split_channels(channels)
-    dtypes = sorted({str(np.dtype(c[1])) for c in images})
-    if len(dtypes) > 1:
-        return (f"the image channels have different datatypes ({', '.join(dtypes)}): one OME-Zarr image "
-                "holds one datatype on its channel axis; cut them out separately or choose tiff-zip")
-    return None
 
 
 class OmeZarrZip:
