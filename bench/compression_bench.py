@@ -11,8 +11,13 @@ the box with compression none, zstd and deflate, each `--repeat` times, alternat
 OME-TIFF for image channels, TIFF ZIP for the uint64 segmentation (OME-TIFF has no uint64), OME-Zarr (lz4,
 its default, and zstd) for all. devboss's data is procedural (smooth fields and a few large objects): it compresses better
 than real EM, so the size column is a best case; the speed column is what the codecs cost.
+
+The files go to a temporary folder on the disk, as a job's do. Where the disk is slower than the uncompressed
+writer, compression wins by writing less and the ratio says little about the codecs: `--folder /dev/shm`
+(memory) leaves the disk out.
 """
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -78,6 +83,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="fetch threads writing (the job has 3)")
+    parser.add_argument("--folder", help="where the files are written (default: a temporary folder on the disk; "
+                        "/dev/shm leaves a slow disk out and measures the writers and codecs alone)")
     args = parser.parse_args(argv)
     import django
     import os
@@ -96,22 +103,28 @@ def main(argv=None):
                      for c, e, ch, dtype, x, y, z in CHANNELS]
         finally:
             procs.stop(devboss.proc)
-        print(f"{args.threads} writing thread(s), medians of {args.repeat}; size = file / raw bytes")
-        print(f"{'channel':22} {'MB':>6} {'format':9} {'compression':11} {'size':>6} {'MB/s':>7} {'/ none':>7}")
-        for c, e, ch, dtype, data in boxes:
-            fmt = "tiff-zip" if dtype == "uint64" else "ome-tiff"
-            plans = [(fmt, "none"), (fmt, "zstd"), (fmt, "deflate"), ("ome-zarr", "none"), ("ome-zarr", "lz4"),
-                     ("ome-zarr", "zstd")]
-            runs = {p: [] for p in plans}
-            for _ in range(args.repeat):
+        out = Path(tempfile.mkdtemp(prefix="compression-bench-", dir=args.folder)) if args.folder else root
+        try:
+            print(f"{args.threads} writing thread(s), medians of {args.repeat}; size = file / raw bytes; "
+                  f"files in {out}")
+            print(f"{'channel':22} {'MB':>6} {'format':9} {'compression':11} {'size':>6} {'MB/s':>7} {'/ none':>7}")
+            for c, e, ch, dtype, data in boxes:
+                fmt = "tiff-zip" if dtype == "uint64" else "ome-tiff"
+                plans = [(fmt, "none"), (fmt, "zstd"), (fmt, "deflate"), ("ome-zarr", "none"), ("ome-zarr", "lz4"),
+                         ("ome-zarr", "zstd")]
+                runs = {p: [] for p in plans}
+                for _ in range(args.repeat):
+                    for p in plans:
+                        runs[p].append(write(out, data, ch, *p, args.threads))
                 for p in plans:
-                    runs[p].append(write(root, data, ch, *p, args.threads))
-            for p in plans:
-                seconds = statistics.median(s for s, _ in runs[p])
-                base = statistics.median(s for s, _ in runs[(p[0], "none")])
-                size = runs[p][0][1]
-                print(f"{c + '/' + e + '/' + ch:22} {data.nbytes / MB:6.0f} {p[0]:9} {p[1]:11} "
-                      f"{size / data.nbytes:6.3f} {data.nbytes / MB / seconds:7.0f} {base / seconds:7.2f}")
+                    seconds = statistics.median(s for s, _ in runs[p])
+                    base = statistics.median(s for s, _ in runs[(p[0], "none")])
+                    size = runs[p][0][1]
+                    print(f"{c + '/' + e + '/' + ch:22} {data.nbytes / MB:6.0f} {p[0]:9} {p[1]:11} "
+                          f"{size / data.nbytes:6.3f} {data.nbytes / MB / seconds:7.0f} {base / seconds:7.2f}")
+        finally:
+            if out != root:
+                shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":
