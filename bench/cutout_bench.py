@@ -73,11 +73,9 @@ def cpu_seconds(proc):
         return 0.0
     total = 0.0
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.Error):  # gone meanwhile
             t = p.cpu_times()
             total += t.user + t.system + t.children_user + t.children_system
-        except psutil.Error:
-            pass
     return total
 
 
@@ -93,10 +91,8 @@ def pin(proc, cpus):
         return
     for pid in pids:
         for tid in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else []:
-            try:
+            with contextlib.suppress(OSError):  # gone meanwhile
                 os.sched_setaffinity(int(tid), cpus)
-            except OSError:  # gone meanwhile
-                pass
 
 
 def rss_parts(pid):
@@ -369,31 +365,29 @@ def main():
                     os.unlink(r["path"])
                     return r
 
-                # (b) once (it is far behind); (a), (c) and (d) alternately, `--repeat` times, medians reported.
-                b = measure_b() if "b" not in skip else empty
-                runs_a, runs_c, runs_d = [], [], []
-
                 def measure_d():
-                    (tmp / "results").mkdir(exist_ok=True)
                     r = run_child("disk", {"folder": str(tmp / "results"), "nbytes": nbytes, "cpus": client_cpus})
                     print(f"(d) done in {r['seconds']:.2f} s", flush=True)
                     return r
 
-                # The order turns by one each round: on a disk with a write budget (a cloud VM's), the run after
-                # (a), which writes nothing, finds the budget refilled, and in a fixed order it was always (c).
-                steps = [(runs, step) for name, runs, step in (("a", runs_a, measure_a), ("c", runs_c, measure_c),
-                                                                ("d", runs_d, measure_d)) if name not in skip]
+                # (b) once (it is far behind); (a), (c) and (d) alternately, `--repeat` times, medians reported. The
+                # order turns by one each round: on a disk with a write budget (a cloud VM's), the run after (a),
+                # which writes nothing, finds the budget refilled, and in a fixed order it was always (c).
+                b = measure_b() if "b" not in skip else empty
+                (tmp / "results").mkdir(exist_ok=True)
+                measures, runs = {"a": measure_a, "c": measure_c, "d": measure_d}, {"a": [], "c": [], "d": []}
+                steps = [k for k in measures if k not in skip]
                 for i in range(args.repeat):
-                    for runs, step in steps[i % len(steps):] + steps[:i % len(steps)]:
-                        runs.append(step())
-                a, c = median(runs_a) or empty, median(runs_c) or empty
-                spread = {k: [round(r["seconds"], 2) for r in runs] for k, runs in (("a", runs_a), ("c", runs_c))}
-                worst = max(runs_c, key=lambda r: r["rss"], default={})
-                report(a, b, c, worst.get("rss", 0), d=median(runs_d), parts=worst.get("rss_parts"),
-                       pairs=list(zip(runs_a, runs_c)),
+                    for k in steps[i % len(steps):] + steps[:i % len(steps)]:
+                        runs[k].append(measures[k]())
+                a, c = median(runs["a"]) or empty, median(runs["c"]) or empty
+                spread = {k: [round(r["seconds"], 2) for r in done] for k, done in runs.items()}
+                worst = max(runs["c"], key=lambda r: r["rss"], default={})
+                report(a, b, c, worst.get("rss", 0), d=median(runs["d"]), parts=worst.get("rss_parts"),
+                       pairs=list(zip(runs["a"], runs["c"])),
                        label=f"{layout}, {args.format}, compression {args.compression}: devboss on CPU "
                              f"{server_cpus}, client on CPU {client_cpus}; medians of {args.repeat} (seconds: "
-                             f"a {spread['a']}, c {spread['c']}, d {[round(r['seconds'], 2) for r in runs_d]})")
+                             f"a {spread['a']}, c {spread['c']}, d {spread['d']})")
         finally:
             procs.stop(worker)
             procs.stop(redis)

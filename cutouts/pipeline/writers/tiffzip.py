@@ -34,8 +34,8 @@ from functools import partial
 
 from isal.isal_zlib import crc32_combine
 
-from cutouts.pipeline.writers.base import WriterError, write_all
-from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, VolumeTiff, layout, put_layout
+from cutouts.pipeline.writers.base import DIRECT_ALIGN, WriterError, write_all
+from cutouts.pipeline.writers.tiff import VolumeTiff, layout, put_layout
 from cutouts.pipeline.writers.zipstream import HEADER, AppendZip, crc32, file_pieces, padded_header, stored_info
 
 ZIP64_EXTRA = 20  # the zip64 extra field a member of 4 GiB or more takes in its local header

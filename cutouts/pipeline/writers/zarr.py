@@ -29,7 +29,6 @@ from math import ceil, gcd
 import numpy as np
 
 from cutouts.pipeline.writers import ngff
-from cutouts.pipeline.writers.ngff import layout_problem, split_channels
 from cutouts.pipeline.writers.base import WriterError, uncompressed
 from cutouts.pipeline.writers.chunks import RAW, ChunkGrid, every_other
 from cutouts.pipeline.writers.zipstream import AppendZip
@@ -95,7 +94,7 @@ class OmeZarrZip:
 
     def __init__(self, path, zyx, channels, calibration, times=1, origin_zyx=(0, 0, 0), hierarchy="anisotropic",
                  extra_files=None, extra_level=True, resume=False, compression="lz4"):
-        problem = layout_problem(channels)
+        problem = ngff.layout_problem(channels)
         if problem:
             raise WriterError(problem)
         self.path = os.fspath(path)
@@ -103,7 +102,7 @@ class OmeZarrZip:
         self.zyx = tuple(int(v) for v in zyx)
         self.all_channels = list(channels)
         self.channels = len(channels)  # the engine passes the channel index when there are several
-        self.images, self.labels = split_channels(channels)
+        self.images, self.labels = ngff.split_channels(channels)
         self.cal = calibration
         self.times = times
         self.origin = origin_zyx

@@ -34,8 +34,8 @@ from contextlib import closing
 import numpy as np
 from imagecodecs import deflate_crc32 as crc32  # zlib's CRC-32, computed faster; lets go of the GIL too
 
-from cutouts.pipeline.writers.base import write_all, write_direct
-from cutouts.pipeline.writers.tiff import DIRECT_ALIGN, WriteBack, open_direct
+from cutouts.pipeline.writers.base import DIRECT_ALIGN, write_all, write_direct
+from cutouts.pipeline.writers.tiff import WriteBack, open_direct
 
 HEADER = struct.Struct(zipfile.structFileHeader)
 COPY_PIECE = 8 * 1024 * 1024  # add_file copies a file in pieces of this size
