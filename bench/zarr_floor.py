@@ -12,7 +12,8 @@ limit share the CPUs with devboss, and the job's extra CPU work lengthens it. Th
   write  the CPU time of writing those bytes to a file as the job does (O_DIRECT, fsynced: bench.children's
       disk limit, less its run for one page);
   a   the fetch limit with the CPUs shared (bench.children's fetch: the job's blocks, reader and fetch loop,
-      nothing written), its seconds, its own CPU seconds and devboss's meanwhile.
+      nothing written), its seconds, its own CPU seconds (less the child's start and imports, measured as
+      a fetch of one cuboid: a worker has them behind it) and devboss's meanwhile.
 
 The job needs at least a's CPU seconds (the same fetch and decoding, the same devboss answers) plus W and
 the write, on the CPUs there are, so no job can finish sooner than (CPU a + BOSS a + W + write) / CPUs, and
@@ -36,6 +37,7 @@ import numpy as np
 from bench.children import CHANNEL, demo_channel, parse_box, run_child
 
 MB = 1e6
+CUBOID_XYZ = (512, 512, 16)
 
 
 def tiles(shape, chunk):
@@ -100,21 +102,28 @@ def main():
     with tempfile.TemporaryDirectory(prefix="zarr-floor-") as tmp:
         devboss = start_devboss(Path(tmp) / "devboss")
         try:
-            fetches = []
-            for i in range(args.repeat + 1):  # the first warms devboss up and is not counted
+            def fetch(where):
                 before = cpu_seconds(devboss.proc)
                 r = run_child("fetch", {"boss_url": devboss.url, "token": devboss.token("alice"), "scheme": "Token",
-                                        "box": box, "channel": channel, "block_bytes": block_bytes,
+                                        "box": where, "channel": channel, "block_bytes": block_bytes,
                                         "concurrency": concurrency})
-                r["server_cpu"] = cpu_seconds(devboss.proc) - before
-                fetches += [r] if i else []
+                return {**r, "server_cpu": cpu_seconds(devboss.proc) - before}
+
+            fetch(box)  # warms devboss up; not counted
+            # The child's CPU time includes its start and imports (~0.2 s here), which a worker has behind it:
+            # the CPU time of a fetch of one cuboid is taken off (with that cuboid's own little work).
+            first = {k: (lo, min(hi, lo + n)) for (k, (lo, hi)), n in zip(box.items(), CUBOID_XYZ)}
+            child_start = statistics.median(fetch(first)["cpu"] for _ in range(3))
+            fetches = [fetch(box) for _ in range(args.repeat)]
         finally:
             procs.stop(devboss.proc)
     a = {k: statistics.median(r[k] for r in fetches) for k in ("seconds", "cpu", "server_cpu")}
+    a["cpu"] -= child_start
     nbytes = prod(hi - lo for lo, hi in box.values()) * np.dtype(channel[3]).itemsize
     print(f"box x {box['x']}, y {box['y']}, z {box['z']} of {args.channel}: {nbytes / MB:.0f} MB, {cpus} CPUs shared")
     print(f"(a) fetch limit: {a['seconds']:.2f} s ({nbytes / MB / a['seconds']:.0f} MB/s), CPU {a['cpu']:.2f} s, "
-          f"devboss {a['server_cpu']:.2f} s (medians of {args.repeat})")
+          f"devboss {a['server_cpu']:.2f} s (medians of {args.repeat}; the child's start, {child_start:.2f} CPU s, "
+          "taken off)")
     print(f"{'codec':8} {'W CPU s':>8} {'W GB/s':>7} {'file MB':>8} {'write CPU s':>12} {'ceiling of c/a':>15}")
     with tempfile.TemporaryDirectory(prefix="zarr-floor-", dir=args.folder) as folder:
         def write_cpu(n):
