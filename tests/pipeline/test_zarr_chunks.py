@@ -171,6 +171,26 @@ def test_a_torn_zip_keeps_exactly_its_whole_members(tmp_path):
         assert zf.read("m/3") == b"again" and zf.read("m/1") == b"\1" * 1001
 
 
+def aligned(value, n=8192):
+    """`n` bytes of `value` in page-aligned memory: a member AppendZip writes with O_DIRECT."""
+    import mmap
+
+    buf = np.frombuffer(mmap.mmap(-1, n), np.uint8)
+    buf[:] = value
+    return buf
+
+
+def test_members_written_with_o_direct_from_many_threads_all_read_back(tmp_path):
+    part = tmp_path / "a.zip"
+    z = AppendZip(part)
+    with ThreadPoolExecutor(4) as pool:  # their bytes go out outside the lock, at once
+        list(pool.map(lambda i: z.add(f"m/{i}", aligned(i)), range(40)))
+    z.close()
+    with zipfile.ZipFile(part) as zf:
+        assert zf.testzip() is None
+        assert all(zf.read(f"m/{i}") == bytes([i]) * 8192 for i in range(40))
+
+
 def test_an_edge_chunk_is_stored_full_size_padded_with_the_fill_value(tmp_path):
     import numcodecs
 
