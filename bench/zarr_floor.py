@@ -7,7 +7,7 @@ limit share the CPUs with devboss, and the job's extra CPU work lengthens it. Th
       layout (cutouts/pipeline/writers/zarr.py) does beyond the fetch, with the portal's own primitives and
       nothing else (no files, no ZIP, no threads, no Python plumbing): each block's voxels copied into chunk
       order (BOSS answers in the box's C order, a chunk is a contiguous sub-box), level 1 (every 2nd voxel in
-      y and x, `chunks.every_other`), each chunk of both levels encoded with the job's codec
+      y and x, `chunks.every_other`, as for the demo's anisotropic channels), each chunk of both levels encoded with the job's codec
       (`chunks.blosc_into`), and the CRC-32 a stored ZIP member needs;
   write  the CPU time of writing those bytes to a file as the job does (O_DIRECT, fsynced: bench.children's
       disk limit, less its run for one page);
@@ -20,8 +20,8 @@ the write, on the CPUs there are, so no job can finish sooner than (CPU a + BOSS
 
     ceiling of c/a = a's seconds * CPUs / (CPU a + BOSS a + W + write)
 
-(1 or more: the fetch limit left CPU time idle, and the job can use it). The job also runs Celery, writes
-its ZIP and reports progress, so it stays below this. The demo data are procedural: lz4 and zstd encode them
+(above 1 where the fetch limit left CPU time idle that the job could use). The job also runs Celery, its
+Python and the kernel's side of its writes, and reports progress, so it stays below this. The demo data are procedural: lz4 and zstd encode them
 at the speeds `bench.compression_bench` reports for the demo channels.
 """
 import argparse
@@ -61,9 +61,9 @@ def writer_work(channel, box, compression, block_bytes):
     origin = (box["z"][0], box["y"][0], box["x"][0])
     chunks = {level: chunk_zyx(origin, level) for level in (0, 1)}
     scratch = {level: np.zeros(c, dtype) for level, c in chunks.items()}
+    kind = "annotation" if dtype == "uint64" else "image"
     seconds, written = 0.0, 0
     for block in plan_blocks(whole, dtype, block_bytes):
-        kind = "annotation" if dtype == "uint64" else "image"
         data = cutout(f"{coll}/{exp}/{ch}", dtype, kind, 0, block.x, block.y, block.z)[0]
         start = time.process_time()
         _, level1 = every_other(data, (block.z[0], block.y[0], block.x[0]), (1, 2, 2))
