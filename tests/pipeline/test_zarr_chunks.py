@@ -183,7 +183,7 @@ def aligned(value, n=8192):
 def test_members_written_with_o_direct_from_many_threads_all_read_back(tmp_path):
     part = tmp_path / "a.zip"
     z = AppendZip(part)
-    with ThreadPoolExecutor(4) as pool:  # their bytes go out outside the lock, at once
+    with ThreadPoolExecutor(4) as pool:  # four threads adding at once, each member padded to its 4 KiB boundary
         list(pool.map(lambda i: z.add(f"m/{i}", aligned(i)), range(40)))
     z.close()
     with zipfile.ZipFile(part) as zf:
