@@ -47,8 +47,9 @@ def tiles(shape, chunk):
         yield tuple(slice(s, min(s + c, n)) for s, c, n in zip(start, chunk, shape))
 
 
-def writer_work(channel, box, compression, block_bytes):
-    """CPU seconds (one thread) of the writer's required work for the box, and the bytes it would write."""
+def writer_work(channel, box, compression, block_bytes, read=None):
+    """CPU seconds (one thread) of the writer's required work for the box, and the bytes it would write.
+    `read(block)`: the block's voxels, where the caller holds them already; else devboss's procedural data."""
     from cutouts.pipeline.plan import Box, plan_blocks
     from cutouts.pipeline.writers.chunks import blosc_into, every_other
     from cutouts.pipeline.writers.zarr import blosc_codec, chunk_zyx
@@ -62,9 +63,10 @@ def writer_work(channel, box, compression, block_bytes):
     chunks = {level: chunk_zyx(origin, level) for level in (0, 1)}
     scratch = {level: np.zeros(c, dtype) for level, c in chunks.items()}
     kind = "annotation" if dtype == "uint64" else "image"
+    read = read or (lambda b: cutout(f"{coll}/{exp}/{ch}", dtype, kind, 0, b.x, b.y, b.z)[0])
     seconds, written = 0.0, 0
     for block in plan_blocks(whole, dtype, block_bytes):
-        data = cutout(f"{coll}/{exp}/{ch}", dtype, kind, 0, block.x, block.y, block.z)[0]
+        data = np.ascontiguousarray(read(block))  # a buffer of its own, as the job's blocks arrive
         start = time.process_time()
         _, level1 = every_other(data, (block.z[0], block.y[0], block.x[0]), (1, 2, 2))
         for level, array in ((0, data), (1, level1)):
